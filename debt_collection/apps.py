@@ -1,0 +1,11 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class CollectionsConfig(AppConfig):
+    """催收 (collections). The package cannot be called `collections`: that name is the
+    standard library's, which Python imports before any project code."""
+
+    name = "debt_collection"
+    label = "collections"
+    verbose_name = _("Collections / 催收")

@@ -1,0 +1,1 @@
+from . import borrowers, credit  # noqa: F401  (registers the ModelAdmins)

@@ -1,0 +1,341 @@
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.shortcuts import get_object_or_404
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.translation import gettext_lazy as _
+
+from .. import kyc, selectors
+from ..models import Borrower, Consent, CreditReport, PiiAccessLog
+from ..services import borrowers as borrower_services
+from ..services import credit as credit_services
+from .common import BackOfficeAdmin, ReadOnlyAdmin, ReasonForm
+
+
+class BorrowerCreationForm(forms.ModelForm):
+    """The only place staff type a full name, ID number and mobile."""
+
+    name = forms.CharField(label=_("name"), max_length=50)
+    id_number = forms.CharField(label=_("resident ID number"), max_length=20)
+    mobile = forms.CharField(label=_("mobile"), max_length=20)
+    consents = forms.MultipleChoiceField(
+        label=_("consents given"),
+        choices=Consent.Kind.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = Borrower
+        fields = [
+            "name",
+            "id_number",
+            "mobile",
+            "id_expiry_date",
+            "employer",
+            "occupation",
+            "monthly_income",
+            "monthly_debt_payments",
+            "civil_capacity",
+            "account_activity_score",
+        ]
+
+    def clean(self):
+        data = super().clean()
+        if data.get("id_number") and data.get("mobile"):
+            try:
+                data["id_number"], data["mobile"] = borrower_services.clean_identity(
+                    id_number=data["id_number"], mobile=data["mobile"]
+                )
+            except ValidationError as exc:
+                for field, errors in exc.message_dict.items():
+                    self.add_error(field, errors)
+        return data
+
+    def _post_clean(self):
+        # The model is built by the registration service, not from this form.
+        pass
+
+
+class ConsentInline(admin.TabularInline):
+    model = Consent
+    extra = 0
+    fields = ["kind", "text_version", "consented_at", "withdrawn_at", "ip_address"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class CreditReportInline(ConsentInline):
+    model = CreditReport
+    fields = ["pulled_at", "source", "current_overdue_accounts", "worst_dpd_24m", "inquiries_3m"]
+    readonly_fields = fields
+
+
+@admin.register(Borrower)
+class BorrowerAdmin(BackOfficeAdmin):
+    list_display = [
+        "id",
+        "masked_name",
+        "masked_mobile",
+        "masked_id_number",
+        "sex",
+        "age",
+        "monthly_income",
+        "civil_capacity",
+        "credit_line_status",
+        "created_at",
+    ]
+    list_filter = [
+        "credit_line__status",
+        "civil_capacity",
+        "mainland_resident",
+        "sex",
+        "created_at",
+    ]
+    list_select_related = ["credit_line"]
+    search_fields = ["id_number_index"]  # searched through the blind index, see below
+    search_help_text = _("Exact resident ID number or mobile.")
+    readonly_fields = [
+        "masked_name",
+        "masked_id_number",
+        "masked_mobile",
+        "reveal_links",
+        "sex",
+        "birth_date",
+        "region_code",
+        "mainland_resident",
+        "credit_line_link",
+        "created_at",
+        "updated_at",
+    ]
+    fieldsets = [
+        (
+            _("Identity"),
+            {
+                "fields": [
+                    ("masked_name", "masked_mobile"),
+                    "masked_id_number",
+                    "reveal_links",
+                    ("sex", "birth_date"),
+                    ("region_code", "mainland_resident"),
+                    "id_expiry_date",
+                    "civil_capacity",
+                ]
+            },
+        ),
+        (
+            _("Work and finances"),
+            {
+                "fields": [
+                    ("employer", "occupation"),
+                    ("monthly_income", "monthly_debt_payments"),
+                    "account_activity_score",
+                ]
+            },
+        ),
+        (_("Credit"), {"fields": ["credit_line_link", "user", ("created_at", "updated_at")]}),
+    ]
+    raw_id_fields = ["user"]
+    inlines = [ConsentInline, CreditReportInline]
+    actions = ["assess_credit"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = BorrowerCreationForm
+            kwargs["fields"] = None
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fieldsets(self, request, obj=None):
+        if obj is None:
+            return [(None, {"fields": BorrowerCreationForm.Meta.fields + ["consents"]})]
+        return super().get_fieldsets(request, obj)
+
+    def get_readonly_fields(self, request, obj=None):
+        return self.readonly_fields if obj else []
+
+    def get_inlines(self, request, obj):
+        return self.inlines if obj else []
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        data = {k: v for k, v in form.cleaned_data.items() if k != "consents"}
+        borrower = borrower_services.register_borrower(
+            **data,
+            consents=form.cleaned_data["consents"],
+            consent_ip=request.META.get("REMOTE_ADDR"),
+        )
+        obj.pk = borrower.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    def get_search_results(self, request, queryset, search_term):
+        return selectors.search_borrowers(queryset=queryset, term=search_term), False
+
+    @admin.display(description=_("name"))
+    def masked_name(self, obj):
+        return obj.masked_name
+
+    @admin.display(description=_("mobile"))
+    def masked_mobile(self, obj):
+        return obj.masked_mobile
+
+    @admin.display(description=_("resident ID number"))
+    def masked_id_number(self, obj):
+        return obj.masked_id_number
+
+    @admin.display(description=_("age"))
+    def age(self, obj):
+        return kyc.age_on(obj.birth_date, timezone.localdate())
+
+    @admin.display(description=_("credit line"), ordering="credit_line__status")
+    def credit_line_status(self, obj):
+        line = getattr(obj, "credit_line", None)
+        return line.get_status_display() if line else "—"
+
+    @admin.display(description=_("credit line"))
+    def credit_line_link(self, obj):
+        line = getattr(obj, "credit_line", None)
+        if not line:
+            return "—"
+        url = reverse("admin:loans_creditline_change", args=[line.pk])
+        return format_html('<a href="{}">¥{} · {}</a>', url, line.limit, line.get_status_display())
+
+    @admin.display(description=_("full values"))
+    def reveal_links(self, obj):
+        links = [
+            format_html(
+                '<a href="{}">{}</a>',
+                reverse("admin:loans_borrower_reveal", args=[obj.pk, field]),
+                label,
+            )
+            for field, label in [
+                ("name", _("name")),
+                ("id_number", _("ID number")),
+                ("mobile", _("mobile")),
+            ]
+        ]
+        return format_html(
+            "{} {}",
+            _("Reveal (logged):"),
+            format_html(" · ".join(["{}"] * len(links)), *links),
+        )
+
+    @admin.action(description=_("Assess credit now"), permissions=["assess"])
+    def assess_credit(self, request, queryset):
+        for borrower in queryset:
+            assessment = credit_services.assess_credit(borrower=borrower, actor=request.user)
+            self.message_user(
+                request,
+                _("%(borrower)s: %(decision)s, score %(score)s")
+                % {
+                    "borrower": borrower,
+                    "decision": assessment.get_final_decision_display(),
+                    "score": assessment.score if assessment.score is not None else "—",
+                },
+                messages.SUCCESS if assessment.final_decision == "approved" else messages.WARNING,
+            )
+
+    def has_assess_permission(self, request) -> bool:
+        return request.user.has_perm("loans.add_creditassessment")
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/reveal/<str:field>/",
+                self.admin_site.admin_view(self.reveal_view),
+                name="loans_borrower_reveal",
+            )
+        ] + super().get_urls()
+
+    def reveal_view(self, request, pk: int, field: str):
+        borrower = get_object_or_404(Borrower, pk=pk)
+        if field not in borrower_services.REVEALABLE_FIELDS:
+            raise PermissionDenied
+        if not request.user.has_perm("loans.reveal_pii"):
+            raise PermissionDenied
+        form = ReasonForm(request.POST or None)
+        value = None
+        if request.method == "POST" and form.is_valid():
+            value = borrower_services.reveal_pii(
+                borrower=borrower,
+                field=field,
+                actor=request.user,
+                reason=form.cleaned_data["reason"],
+                ip_address=request.META.get("REMOTE_ADDR"),
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reveal personal data"),
+            "opts": self.model._meta,
+            "original": borrower,
+            "field_label": Borrower._meta.get_field(field).verbose_name,
+            "form": form,
+            "value": value,
+        }
+        return TemplateResponse(request, "admin/loans/reveal.html", context)
+
+
+@admin.register(CreditReport)
+class CreditReportAdmin(BackOfficeAdmin):
+    list_display = [
+        "id",
+        "borrower",
+        "pulled_at",
+        "source",
+        "current_overdue_accounts",
+        "worst_dpd_24m",
+        "inquiries_3m",
+    ]
+    list_filter = ["source", "pulled_at"]
+    list_select_related = ["borrower"]
+    raw_id_fields = ["borrower"]
+    fields = ["borrower", "source", "current_overdue_accounts", "worst_dpd_24m", "inquiries_3m"]
+    date_hierarchy = "pulled_at"
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    def save_model(self, request, obj, form, change):
+        report = borrower_services.record_credit_report(**form.cleaned_data)
+        obj.pk = report.pk
+        obj._state.adding = False
+        obj.refresh_from_db()
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+
+        class ConsentCheckedForm(form):
+            def clean(self):
+                data = super().clean()
+                borrower = data.get("borrower")
+                if (
+                    borrower
+                    and not borrower.consents.filter(
+                        kind=Consent.Kind.CREDIT_QUERY, withdrawn_at__isnull=True
+                    ).exists()
+                ):
+                    raise ValidationError(
+                        _("The borrower has not consented to a credit bureau query.")
+                    )
+                return data
+
+        return ConsentCheckedForm
+
+
+@admin.register(PiiAccessLog)
+class PiiAccessLogAdmin(ReadOnlyAdmin):
+    list_display = ["at", "user", "borrower_id", "field", "reason", "ip_address"]
+    list_filter = ["field", "at", "user"]
+    list_select_related = ["user"]
+    date_hierarchy = "at"

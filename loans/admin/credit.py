@@ -1,0 +1,334 @@
+from decimal import Decimal
+
+from django import forms
+from django.contrib import admin, messages
+from django.utils.html import format_html, format_html_join
+from django.utils.translation import gettext_lazy as _
+
+from ..models import CreditAssessment, CreditLine, CreditLineEvent, Decision
+from ..reasons import RULE_LABELS, reason_message
+from ..services import credit as credit_services
+from .common import BackOfficeAdmin, ReadOnlyAdmin, ReasonForm, action_with_form
+
+
+class ReviewQueueFilter(admin.SimpleListFilter):
+    title = _("manual review")
+    parameter_name = "review"
+
+    def lookups(self, request, model_admin):
+        return [("pending", _("Waiting for review")), ("done", _("Reviewed by staff"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "pending":
+            return queryset.filter(review_requested_at__isnull=False, overridden_at__isnull=True)
+        if self.value() == "done":
+            return queryset.filter(overridden_at__isnull=False)
+        return queryset
+
+
+class OverrideForm(forms.Form):
+    decision = forms.ChoiceField(label=_("Decision"), choices=Decision.choices)
+    credit_limit = forms.DecimalField(
+        label=_("Credit limit (yuan)"),
+        required=False,
+        max_digits=9,
+        decimal_places=0,
+        help_text=_("A multiple of 100 between 500 and 200,000; empty keeps the scored limit."),
+    )
+    daily_rate_percent = forms.DecimalField(
+        label=_("Daily rate (%)"),
+        required=False,
+        max_digits=6,
+        decimal_places=4,
+        help_text=_("Between 0.02 and 0.05; empty keeps the scored rate."),
+    )
+    reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
+
+
+class ReviewRequestForm(forms.Form):
+    note = forms.CharField(
+        label=_("What the borrower said"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+@admin.register(CreditAssessment)
+class CreditAssessmentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "borrower",
+        "as_of",
+        "scorecard_version",
+        "score",
+        "grade",
+        "decision",
+        "final_decision_display",
+        "credit_limit",
+        "daily_rate_percent",
+        "review_pending_display",
+    ]
+    list_filter = [
+        ReviewQueueFilter,
+        "decision",
+        "override_decision",
+        "grade",
+        "scorecard_version",
+        "as_of",
+    ]
+    list_select_related = ["borrower"]
+    search_fields = ["borrower__id_number_index"]
+    search_help_text = _("Exact resident ID number or mobile of the borrower.")
+    date_hierarchy = "as_of"
+    actions = ["override", "record_review_request", "rerun"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "borrower",
+                    ("as_of", "created_at", "requested_by"),
+                    ("scorecard_version", "score", "grade"),
+                    ("decision", "credit_limit", "daily_rate"),
+                    "rules_table",
+                    "points",
+                ]
+            },
+        ),
+        (
+            _("Staff override"),
+            {
+                "fields": [
+                    ("override_decision", "override_limit", "override_daily_rate"),
+                    "override_reason",
+                    ("overridden_by", "overridden_at"),
+                ]
+            },
+        ),
+        (_("Manual review"), {"fields": ["review_requested_at", "review_request_note"]}),
+    ]
+    readonly_fields = [
+        f
+        for fs in fieldsets
+        for row in fs[1]["fields"]
+        for f in (row if isinstance(row, tuple) else (row,))
+    ]
+
+    def get_search_results(self, request, queryset, search_term):
+        from ..models import Borrower
+        from ..selectors import search_borrowers
+
+        if not search_term.strip():
+            return queryset, False
+        borrowers = search_borrowers(queryset=Borrower.objects.all(), term=search_term)
+        return queryset.filter(borrower__in=borrowers), False
+
+    @admin.display(description=_("final decision"))
+    def final_decision_display(self, obj):
+        label = obj.get_final_decision_display()
+        return format_html("<strong>{}</strong> ✎", label) if obj.override_decision else label
+
+    @admin.display(description=_("daily rate"), ordering="daily_rate")
+    def daily_rate_percent(self, obj):
+        return f"{obj.daily_rate * 100:.4f}%" if obj.daily_rate is not None else "—"
+
+    @admin.display(description=_("review pending"), boolean=True)
+    def review_pending_display(self, obj):
+        return obj.review_pending
+
+    @admin.display(description=_("eligibility rules"))
+    def rules_table(self, obj):
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td><code>{}</code></td><td>{}</td></tr>",
+            (
+                (
+                    RULE_LABELS.get(r["code"], r["code"]),
+                    "✔" if r["passed"] else "✘",
+                    r["detail"],
+                    "" if r["passed"] else reason_message(r["code"]),
+                )
+                for r in obj.rule_results
+            ),
+        )
+        return format_html("<table>{}</table>", rows)
+
+    def has_override_permission(self, request) -> bool:
+        return request.user.has_perm("loans.override_creditassessment")
+
+    def has_request_review_permission(self, request) -> bool:
+        return request.user.has_perm("loans.request_review_creditassessment")
+
+    @admin.action(description=_("Override the decision"), permissions=["override"])
+    def override(self, request, queryset):
+        def apply_one(assessment, data):
+            rate = data["daily_rate_percent"]
+            credit_services.override_assessment(
+                assessment=assessment,
+                decision=data["decision"],
+                reason=data["reason"],
+                actor=request.user,
+                credit_limit=data["credit_limit"],
+                daily_rate=(rate / Decimal(100)).quantize(Decimal("0.000001"))
+                if rate is not None
+                else None,
+            )
+
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=OverrideForm,
+            title=_("Override credit decision"),
+            apply_one=apply_one,
+        )
+
+    @admin.action(
+        description=_("Record a borrower's request for manual review"),
+        permissions=["request_review"],
+    )
+    def record_review_request(self, request, queryset):
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ReviewRequestForm,
+            title=_("Request manual review"),
+            apply_one=lambda a, data: credit_services.request_manual_review(
+                assessment=a, note=data["note"]
+            ),
+        )
+
+    @admin.action(
+        description=_("Re-run with the stored inputs and scorecard"), permissions=["view"]
+    )
+    def rerun(self, request, queryset):
+        for assessment in queryset:
+            result = credit_services.rerun_assessment(assessment=assessment)
+            same = (result.score, result.grade or "", result.credit_limit) == (
+                assessment.score,
+                assessment.grade,
+                assessment.credit_limit,
+            )
+            self.message_user(
+                request,
+                _("#%(id)s re-run: score %(score)s, grade %(grade)s — %(verdict)s")
+                % {
+                    "id": assessment.pk,
+                    "score": result.score,
+                    "grade": result.grade or "—",
+                    "verdict": _("same result") if same else _("DIFFERENT result"),
+                },
+                messages.SUCCESS if same else messages.ERROR,
+            )
+
+
+class CreditLineEventInline(admin.TabularInline):
+    model = CreditLineEvent
+    extra = 0
+    can_delete = False
+    fields = ["at", "kind", "actor", "reason", "old_limit", "new_limit", "new_daily_rate"]
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(CreditLine)
+class CreditLineAdmin(BackOfficeAdmin):
+    list_display = [
+        "id",
+        "borrower",
+        "limit",
+        "available",
+        "daily_rate_percent",
+        "status",
+        "expires_on",
+        "updated_at",
+    ]
+    list_filter = ["status", "expires_on"]
+    list_select_related = ["borrower"]
+    search_fields = ["borrower__id_number_index"]
+    search_help_text = _("Exact resident ID number or mobile of the borrower.")
+    readonly_fields = [
+        "borrower",
+        "assessment",
+        "limit",
+        "outstanding_principal",
+        "available",
+        "daily_rate",
+        "status",
+        "status_reason",
+        "expires_on",
+        "opened_at",
+        "updated_at",
+    ]
+    fields = readonly_fields
+    inlines = [CreditLineEventInline]
+    actions = ["freeze", "unfreeze", "reassess"]
+
+    get_search_results = CreditAssessmentAdmin.get_search_results
+
+    def has_add_permission(self, request) -> bool:
+        return False  # lines are opened by an approved assessment
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.display(description=_("available"))
+    def available(self, obj):
+        return obj.available_amount
+
+    @admin.display(description=_("daily rate"), ordering="daily_rate")
+    def daily_rate_percent(self, obj):
+        return f"{obj.daily_rate * 100:.4f}%"
+
+    def has_freeze_permission(self, request) -> bool:
+        return request.user.has_perm("loans.freeze_creditline")
+
+    def has_assess_permission(self, request) -> bool:
+        return request.user.has_perm("loans.add_creditassessment")
+
+    @admin.action(description=_("Freeze"), permissions=["freeze"])
+    def freeze(self, request, queryset):
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title=_("Freeze credit lines"),
+            apply_one=lambda line, data: credit_services.freeze_credit_line(
+                credit_line=line, reason=data["reason"], actor=request.user
+            ),
+        )
+
+    @admin.action(description=_("Unfreeze"), permissions=["freeze"])
+    def unfreeze(self, request, queryset):
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title=_("Unfreeze credit lines"),
+            apply_one=lambda line, data: credit_services.unfreeze_credit_line(
+                credit_line=line, reason=data["reason"], actor=request.user
+            ),
+        )
+
+    @admin.action(description=_("Re-assess now"), permissions=["assess"])
+    def reassess(self, request, queryset):
+        for line in queryset.select_related("borrower"):
+            a = credit_services.assess_credit(borrower=line.borrower, actor=request.user)
+            self.message_user(
+                request,
+                _("%(line)s: %(decision)s")
+                % {"line": line, "decision": a.get_final_decision_display()},
+            )
+
+
+@admin.register(CreditLineEvent)
+class CreditLineEventAdmin(ReadOnlyAdmin):
+    list_display = ["at", "credit_line", "kind", "actor", "reason", "old_limit", "new_limit"]
+    list_filter = ["kind", "at"]
+    list_select_related = ["credit_line__borrower", "actor"]
+    date_hierarchy = "at"

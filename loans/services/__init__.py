@@ -1,0 +1,1 @@
+"""Business operations. Each is one transaction; side effects run after commit."""

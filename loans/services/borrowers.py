@@ -1,0 +1,158 @@
+"""Onboarding borrowers: identity (KYC), consents, credit bureau reports, PII reveals."""
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from decimal import Decimal
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import kyc
+from ..models import Borrower, CivilCapacity, Consent, CreditReport, PiiAccessLog
+from ..models.borrowers import id_number_index, mobile_index
+from ..validators import kyc_message
+
+# The version of each consent text currently shown to borrowers; bump when the text changes.
+CONSENT_TEXT_VERSIONS = {
+    Consent.Kind.DATA_PROCESSING: "2026.1",
+    Consent.Kind.CREDIT_QUERY: "2026.1",
+}
+REVEALABLE_FIELDS = ("name", "id_number", "mobile")
+
+
+def clean_identity(*, id_number: str, mobile: str, today: date | None = None) -> tuple[str, str]:
+    """Validate and normalise an ID number and mobile, checking neither is already registered.
+
+    Raises ValidationError keyed by field, with messages a borrower can act on.
+    """
+    today = today or timezone.localdate()
+    errors: dict[str, str] = {}
+    try:
+        id_number = kyc.parse_resident_id(id_number, today=today).number
+    except kyc.KycError as exc:
+        errors["id_number"] = kyc_message(exc.code)
+    try:
+        mobile = kyc.normalize_mobile(mobile)
+    except kyc.KycError as exc:
+        errors["mobile"] = kyc_message(exc.code)
+    if (
+        "id_number" not in errors
+        and Borrower.objects.filter(id_number_index=id_number_index(id_number)).exists()
+    ):
+        errors["id_number"] = _("A borrower with this ID number is already registered.")
+    if (
+        "mobile" not in errors
+        and Borrower.objects.filter(mobile_index=mobile_index(mobile)).exists()
+    ):
+        errors["mobile"] = _("This mobile number is already registered to another borrower.")
+    if errors:
+        raise ValidationError(errors)
+    return id_number, mobile
+
+
+@transaction.atomic
+def register_borrower(
+    *,
+    name: str,
+    id_number: str,
+    mobile: str,
+    monthly_income: Decimal,
+    monthly_debt_payments: Decimal = Decimal("0"),
+    employer: str = "",
+    occupation: str = "",
+    id_expiry_date: date | None = None,
+    civil_capacity: str = CivilCapacity.FULL,
+    account_activity_score: int | None = None,
+    consents: Iterable[str] = (),
+    consent_ip: str | None = None,
+) -> Borrower:
+    name = name.strip()
+    if not name:
+        raise ValidationError({"name": _("Please enter the name shown on the ID card.")})
+    id_number, mobile = clean_identity(id_number=id_number, mobile=mobile)
+    borrower = Borrower(
+        name=name,
+        id_number=id_number,
+        mobile=mobile,
+        monthly_income=monthly_income,
+        monthly_debt_payments=monthly_debt_payments,
+        employer=employer,
+        occupation=occupation,
+        id_expiry_date=id_expiry_date,
+        civil_capacity=civil_capacity,
+        account_activity_score=account_activity_score,
+    )
+    borrower.derive_from_identity()
+    borrower.full_clean()
+    borrower.save()
+    for kind in consents:
+        record_consent(borrower=borrower, kind=kind, ip_address=consent_ip)
+    return borrower
+
+
+def record_consent(
+    *, borrower: Borrower, kind: str, ip_address: str | None = None, at: datetime | None = None
+) -> Consent:
+    if kind not in CONSENT_TEXT_VERSIONS:
+        raise ValidationError(_("Unknown consent: %(kind)s") % {"kind": kind})
+    return Consent.objects.create(
+        borrower=borrower,
+        kind=kind,
+        text_version=CONSENT_TEXT_VERSIONS[kind],
+        consented_at=at or timezone.now(),
+        ip_address=ip_address,
+    )
+
+
+@transaction.atomic
+def withdraw_consent(*, borrower: Borrower, kind: str) -> int:
+    return borrower.consents.filter(kind=kind, withdrawn_at__isnull=True).update(
+        withdrawn_at=timezone.now()
+    )
+
+
+@transaction.atomic
+def record_credit_report(
+    *,
+    borrower: Borrower,
+    current_overdue_accounts: int,
+    worst_dpd_24m: int,
+    inquiries_3m: int,
+    source: str = "sandbox",
+    pulled_at: datetime | None = None,
+) -> CreditReport:
+    """Store a credit bureau summary. Querying the bureau needs the borrower's consent."""
+    if not borrower.consents.filter(
+        kind=Consent.Kind.CREDIT_QUERY, withdrawn_at__isnull=True
+    ).exists():
+        raise ValidationError(
+            _("Without the borrower's consent to a credit bureau query, no report can be pulled.")
+        )
+    return CreditReport.objects.create(
+        borrower=borrower,
+        current_overdue_accounts=current_overdue_accounts,
+        worst_dpd_24m=worst_dpd_24m,
+        inquiries_3m=inquiries_3m,
+        source=source,
+        pulled_at=pulled_at or timezone.now(),
+    )
+
+
+@transaction.atomic
+def reveal_pii(
+    *, borrower: Borrower, field: str, actor, reason: str, ip_address: str | None = None
+) -> str:
+    """Return a full personal-data value and log who saw it, when and why."""
+    if field not in REVEALABLE_FIELDS:
+        raise ValidationError(_("This field cannot be revealed."))
+    if not actor.has_perm("loans.reveal_pii"):
+        raise PermissionDenied(_("You do not have permission to see full personal data."))
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why you need to see the full value.")})
+    PiiAccessLog.objects.create(
+        user=actor, borrower=borrower, field=field, reason=reason[:200], ip_address=ip_address
+    )
+    return getattr(borrower, field)

@@ -1,0 +1,12 @@
+import pytest
+from django.db import connection
+
+
+def pytest_collection_modifyitems(config, items):
+    """Tests marked `postgres` need row locks or real concurrency; skip them elsewhere."""
+    if connection.vendor == "postgresql":
+        return
+    skip = pytest.mark.skip(reason="needs PostgreSQL (set DATABASE_URL to a PostgreSQL database)")
+    for item in items:
+        if "postgres" in item.keywords:
+            item.add_marker(skip)
