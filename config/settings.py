@@ -141,10 +141,23 @@ PII_BLIND_INDEX_KEY = env.str(
 # --- Credit bureau ---------------------------------------------------------------------------
 CREDIT_BUREAU_BACKEND = env.str("CREDIT_BUREAU_BACKEND", default="loans.bureau.SandboxBureau")
 
+# --- Payment gateway (auto-debit) --------------------------------------------------------------
+# Charges go out through the backend; results come back only through the signed webhook
+# (POST /gateway/webhook/), HMAC-SHA256 with this secret, timestamps within the tolerance.
+PAYMENT_GATEWAY_BACKEND = env.str(
+    "PAYMENT_GATEWAY_BACKEND", default="loans.gateway.sandbox.SandboxGateway"
+)
+PAYMENT_GATEWAY_WEBHOOK_SECRET = env.str(
+    "PAYMENT_GATEWAY_WEBHOOK_SECRET",
+    default="dev-only-gateway-webhook-secret" if DEBUG else environ.Env.NOTSET,
+)
+PAYMENT_GATEWAY_TOLERANCE_SECONDS = env.int("PAYMENT_GATEWAY_TOLERANCE_SECONDS", default=300)
+
 # --- SMS -----------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.console.SmsBackend")
 SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="【微众银行】")
 SERVICE_PHONE = env.str("SERVICE_PHONE", default="95384")
+LENDER_NAME = env.str("LENDER_NAME", default="深圳前海微众银行股份有限公司")
 
 # --- Task queue (django-q2) -------------------------------------------------------------------
 # The ORM broker is named explicitly: without it django-q2 silently expects Redis.

@@ -1,7 +1,22 @@
 from .borrowers import Borrower, CivilCapacity, Consent, CreditReport, PiiAccessLog, Sex
 from .credit import CreditAssessment, CreditLine, CreditLineEvent, Decision
+from .ledger import Channel, LoanTransaction, Repayment
+from .lending import Contract, Instalment, Loan, LoanApplication
+from .payments import BankCard, DebitAttempt, GatewayNotification
+from .products import LoanProduct
 
 __all__ = [
+    "BankCard",
+    "DebitAttempt",
+    "GatewayNotification",
+    "Channel",
+    "Contract",
+    "Instalment",
+    "Loan",
+    "LoanApplication",
+    "LoanProduct",
+    "LoanTransaction",
+    "Repayment",
     "Borrower",
     "CivilCapacity",
     "Consent",

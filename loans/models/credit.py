@@ -106,7 +106,11 @@ class CreditAssessment(models.Model):
 
 
 class CreditLine(models.Model):
-    """A borrower's revolving credit line. Available amount = limit − outstanding principal."""
+    """A borrower's revolving credit line.
+
+    可用额度 (available amount) = limit − outstanding principal − amounts reserved for approved
+    draws waiting to be disbursed.
+    """
 
     class Status(models.TextChoices):
         ACTIVE = "active", _("Active")
@@ -126,6 +130,8 @@ class CreditLine(models.Model):
     outstanding_principal = models.DecimalField(
         _("outstanding principal"), default=Decimal("0"), **MONEY
     )
+    # Held for approved draws not yet disbursed, so two applications cannot overdraw the line.
+    reserved_amount = models.DecimalField(_("reserved"), default=Decimal("0"), **MONEY)
     daily_rate = models.DecimalField(_("daily rate"), **RATE)
     status = models.CharField(
         _("status"), max_length=10, choices=Status.choices, default=Status.ACTIVE, db_index=True
@@ -142,7 +148,9 @@ class CreditLine(models.Model):
         permissions = [("freeze_creditline", _("Can freeze and unfreeze credit lines"))]
         constraints = [
             models.CheckConstraint(
-                condition=models.Q(limit__gte=0, outstanding_principal__gte=0),
+                condition=models.Q(
+                    limit__gte=0, outstanding_principal__gte=0, reserved_amount__gte=0
+                ),
                 name="creditline_amounts_non_negative",
             ),
         ]
@@ -152,7 +160,8 @@ class CreditLine(models.Model):
 
     @property
     def available_amount(self) -> Decimal:
-        return max(self.limit - self.outstanding_principal, Decimal("0.00"))
+        used = self.outstanding_principal + self.reserved_amount
+        return max(self.limit - used, Decimal("0.00"))
 
 
 class CreditLineEvent(models.Model):

@@ -1,0 +1,35 @@
+"""The payment gateway's webhook. Thin: the service verifies, applies and logs each call."""
+
+from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_POST
+
+from ..models import GatewayNotification
+from ..services import payments
+
+Outcome = GatewayNotification.Outcome
+HTTP_STATUS = {
+    Outcome.ACCEPTED: 200,
+    Outcome.DUPLICATE: 200,  # already applied: the gateway must stop re-sending it
+    Outcome.MALFORMED: 400,
+    Outcome.FORGED: 401,
+    Outcome.STALE: 401,
+    Outcome.UNKNOWN_ATTEMPT: 404,
+    Outcome.REFUSED: 409,  # genuine, but the ledger would not post it: staff must look
+}
+
+
+@csrf_exempt  # the caller is the gateway, authenticated by the HMAC signature instead
+@require_POST
+def webhook(request):
+    notification = payments.handle_gateway_notification(
+        body=request.body,
+        signature=request.headers.get("X-Signature", ""),
+        timestamp=request.headers.get("X-Timestamp", ""),
+        remote_ip=request.META.get("REMOTE_ADDR"),
+        headers=request.headers,
+    )
+    status = HTTP_STATUS[notification.outcome]
+    if status == 200:
+        return JsonResponse({"ok": True})
+    return JsonResponse({"ok": False, "error": notification.outcome}, status=status)

@@ -1,0 +1,10 @@
+"""URLs the payment gateway calls (included at ``gateway/``)."""
+
+from django.urls import path
+
+from .gateway import views
+
+app_name = "gateway"
+urlpatterns = [
+    path("webhook/", views.webhook, name="webhook"),
+]

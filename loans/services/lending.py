@@ -1,0 +1,334 @@
+"""借款 (lending): applying, approving, contracts, signing, disbursement and cancellation."""
+
+import hashlib
+from datetime import date
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import F
+from django.template.loader import render_to_string
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+
+from .. import pricing, schedules, scoring, selectors, signals
+from ..models import (
+    Contract,
+    CreditLine,
+    Instalment,
+    Loan,
+    LoanApplication,
+    LoanProduct,
+    LoanTransaction,
+)
+
+MAX_OPEN_LOANS = 20
+CONTRACT_TEMPLATE = "contracts/loan_contract.html"
+CONTRACT_TEMPLATE_VERSION = "2026.1"
+OPEN_APPLICATION_STATUSES = [LoanApplication.Status.PENDING_REVIEW, LoanApplication.Status.APPROVED]
+
+
+def quote(*, amount: Decimal, term: int, daily_rate: Decimal, method: str, drawdown: date):
+    return schedules.build_schedule(
+        principal=amount,
+        term=term,
+        daily_rate=daily_rate,
+        method=schedules.RepaymentMethod(method),
+        drawdown=drawdown,
+    )
+
+
+@transaction.atomic
+def apply_for_loan(
+    *,
+    borrower,
+    product: LoanProduct,
+    amount: Decimal,
+    term: int,
+    method: str,
+    as_of: date | None = None,
+) -> LoanApplication:
+    """Check the draw, then decide automatically where the rules allow; larger draws wait for a
+    person. A draw that cannot be made is refused with the reason and nothing is written."""
+    as_of = as_of or timezone.localdate()
+    line = CreditLine.objects.select_for_update().filter(borrower=borrower).first()
+    errors = _draw_errors(
+        borrower=borrower,
+        product=product,
+        line=line,
+        amount=amount,
+        term=term,
+        method=method,
+        as_of=as_of,
+    )
+    if errors:
+        raise ValidationError(errors)
+    daily_rate = min(line.daily_rate, product.max_daily_rate)
+    application = LoanApplication(
+        borrower=borrower,
+        product=product,
+        credit_line=line,
+        amount=amount,
+        term=term,
+        method=method,
+        daily_rate=daily_rate,
+        apr_percent=pricing.loan_apr(
+            amount=amount,
+            term=term,
+            daily_rate=daily_rate,
+            method=method,
+            fee_percent=product.upfront_fee_percent,
+        ),
+    )
+    facts = selectors.applicant_facts(borrower=borrower, as_of=as_of)
+    still_eligible = scoring.assess(facts)
+    if not still_eligible.eligible:
+        application.status = LoanApplication.Status.REJECTED
+        application.review_reason = "not_eligible"
+        application.decision_note = ", ".join(still_eligible.reasons)
+        application.decided_at = timezone.now()
+        application.save()
+    elif amount > product.auto_approve_max_amount:
+        application.status = LoanApplication.Status.PENDING_REVIEW
+        application.review_reason = "large_amount"
+        application.save()
+        _reserve(line, amount)
+    else:
+        application.status = LoanApplication.Status.APPROVED
+        application.decided_at = timezone.now()
+        application.save()
+        _reserve(line, amount)
+        _create_contract(application, as_of=as_of)
+    _notify_decided(application)
+    return application
+
+
+@transaction.atomic
+def approve_application(*, application: LoanApplication, actor, note: str = "") -> LoanApplication:
+    application = _locked(application)
+    if application.status != LoanApplication.Status.PENDING_REVIEW:
+        raise ValidationError(_("Only an application waiting for review can be approved."))
+    application.status = LoanApplication.Status.APPROVED
+    application.decided_by, application.decided_at = actor, timezone.now()
+    application.decision_note = note.strip()[:300]
+    application.save()
+    _create_contract(application, as_of=timezone.localdate())
+    _notify_decided(application)
+    return application
+
+
+@transaction.atomic
+def reject_application(*, application: LoanApplication, actor, note: str) -> LoanApplication:
+    application = _locked(application)
+    if not note.strip():
+        raise ValidationError({"note": _("Say why the application is rejected.")})
+    if application.status not in OPEN_APPLICATION_STATUSES:
+        raise ValidationError(_("Only an open application can be rejected."))
+    if _is_signed(application):
+        raise ValidationError(_("The borrower has signed: cancel the loan instead."))
+    _close(application, LoanApplication.Status.REJECTED, actor=actor, note=note)
+    _notify_decided(application)
+    return application
+
+
+@transaction.atomic
+def cancel_application(
+    *, application: LoanApplication, actor=None, note: str = ""
+) -> LoanApplication:
+    """Before disbursement the borrower (or staff for them) can walk away: the reserved amount
+    returns to the line and the contract is void."""
+    application = _locked(application)
+    if application.status not in OPEN_APPLICATION_STATUSES:
+        raise ValidationError(_("Only an application not yet disbursed can be cancelled."))
+    _close(application, LoanApplication.Status.CANCELLED, actor=actor, note=note)
+    return application
+
+
+@transaction.atomic
+def sign_contract(*, contract: Contract, ip_address: str | None, user_agent: str) -> Contract:
+    contract = Contract.objects.select_for_update().get(pk=contract.pk)
+    if contract.status != Contract.Status.AWAITING_SIGNATURE:
+        raise ValidationError(_("This contract cannot be signed any more."))
+    if hashlib.sha256(contract.body.encode()).hexdigest() != contract.body_sha256:
+        raise ValidationError(_("The contract text does not match its fingerprint."))
+    contract.status = Contract.Status.SIGNED
+    contract.signed_at = timezone.now()
+    contract.signed_ip = ip_address
+    contract.signed_user_agent = (user_agent or "")[:400]
+    contract.save()
+    transaction.on_commit(lambda: signals.contract_signed.send(sender=Contract, contract=contract))
+    return contract
+
+
+@transaction.atomic
+def disburse_loan(*, application: LoanApplication, actor=None, on: date | None = None) -> Loan:
+    """放款 (disbursement): the loan and its schedule come into being and the line is drawn."""
+    application = _locked(application)
+    on = on or timezone.localdate()
+    contract = getattr(application, "contract", None)
+    if application.status != LoanApplication.Status.APPROVED:
+        raise ValidationError(_("Only an approved application can be disbursed."))
+    if contract is None or contract.status != Contract.Status.SIGNED:
+        raise ValidationError(_("The contract must be signed before disbursement."))
+    product = application.product
+    schedule = quote(
+        amount=application.amount,
+        term=application.term,
+        daily_rate=application.daily_rate,
+        method=application.method,
+        drawdown=on,
+    )
+    loan = Loan.objects.create(
+        borrower=application.borrower,
+        application=application,
+        contract=contract,
+        product=product,
+        credit_line=application.credit_line,
+        principal=application.amount,
+        term=application.term,
+        method=application.method,
+        daily_rate=application.daily_rate,
+        apr_percent=application.apr_percent,
+        penalty_multiplier=product.penalty_multiplier,
+        grace_days=product.grace_days,
+        drawdown_date=on,
+        outstanding_principal=application.amount,
+    )
+    Instalment.objects.bulk_create(
+        Instalment(
+            loan=loan,
+            number=i.number,
+            due_date=i.due_date,
+            principal_due=i.principal,
+            interest_due=i.interest,
+        )
+        for i in schedule.instalments
+    )
+    LoanTransaction.objects.create(
+        loan=loan,
+        kind=LoanTransaction.Kind.DISBURSEMENT,
+        value_date=on,
+        principal=application.amount,
+        fee=product.upfront_fee(application.amount),
+    )
+    CreditLine.objects.filter(pk=application.credit_line_id).update(
+        reserved_amount=F("reserved_amount") - application.amount,
+        outstanding_principal=F("outstanding_principal") + application.amount,
+    )
+    application.status = LoanApplication.Status.DISBURSED
+    application.save(update_fields=["status"])
+    transaction.on_commit(lambda: signals.loan_disbursed.send(sender=Loan, loan=loan))
+    return loan
+
+
+def render_contract(application: LoanApplication, *, as_of: date) -> str:
+    """The exact text the borrower signs. Always in Chinese with English beside it, whatever
+    language the page that triggers it uses, so the same loan always gets the same text."""
+    schedule = quote(
+        amount=application.amount,
+        term=application.term,
+        daily_rate=application.daily_rate,
+        method=application.method,
+        drawdown=as_of,
+    )
+    product = application.product
+    context = {
+        "application": application,
+        "borrower": application.borrower,
+        "number": contract_number(application, as_of),
+        "as_of": as_of,
+        "schedule": schedule,
+        "daily_rate_percent": (application.daily_rate * 100).quantize(Decimal("0.0001")),
+        "penalty_daily_percent": (
+            application.daily_rate * product.penalty_multiplier * 100
+        ).quantize(Decimal("0.0001")),
+        "product": product,
+        "fee": product.upfront_fee(application.amount),
+        "lender": settings.LENDER_NAME,
+        "service_phone": settings.SERVICE_PHONE,
+        "template_version": CONTRACT_TEMPLATE_VERSION,
+    }
+    with translation.override("zh-hans"):
+        return render_to_string(CONTRACT_TEMPLATE, context)
+
+
+def contract_number(application: LoanApplication, as_of: date) -> str:
+    return f"WL{as_of:%Y%m%d}{application.pk:08d}"
+
+
+def _create_contract(application: LoanApplication, *, as_of: date) -> Contract:
+    body = render_contract(application, as_of=as_of)
+    return Contract.objects.create(
+        application=application,
+        number=contract_number(application, as_of),
+        template_version=CONTRACT_TEMPLATE_VERSION,
+        body=body,
+        body_sha256=hashlib.sha256(body.encode()).hexdigest(),
+    )
+
+
+def _draw_errors(*, borrower, product, line, amount, term, method, as_of) -> dict[str, str]:
+    errors: dict[str, str] = {}
+    if line is None or line.status != CreditLine.Status.ACTIVE:
+        errors["__all__"] = _("There is no active credit line to draw on.")
+        return errors
+    if line.expires_on < as_of:
+        errors["__all__"] = _("The credit line expired on %(date)s.") % {"date": line.expires_on}
+        return errors
+    if not product.is_active:
+        errors["product"] = _("This product is not offered any more.")
+    if method not in product.methods:
+        errors["method"] = _("This repayment method is not offered for this product.")
+    if term not in product.terms:
+        errors["term"] = _("Choose one of the terms offered: %(terms)s months.") % {
+            "terms": ", ".join(str(t) for t in product.terms)
+        }
+    if amount < product.min_amount or amount > product.max_amount or amount % product.amount_step:
+        errors["amount"] = _("Borrow between ¥%(min)s and ¥%(max)s, in multiples of ¥%(step)s.") % {
+            "min": product.min_amount,
+            "max": product.max_amount,
+            "step": product.amount_step,
+        }
+    elif amount > line.available_amount:
+        errors["amount"] = _("You can borrow at most ¥%(available)s now.") % {
+            "available": line.available_amount
+        }
+    open_loans = Loan.objects.filter(borrower=borrower, status=Loan.Status.ACTIVE).count()
+    open_apps = LoanApplication.objects.filter(
+        borrower=borrower, status__in=OPEN_APPLICATION_STATUSES
+    ).count()
+    if open_loans + open_apps >= MAX_OPEN_LOANS:
+        errors["__all__"] = _("At most %(n)d loans can be open at once.") % {"n": MAX_OPEN_LOANS}
+    return errors
+
+
+def _reserve(line: CreditLine, amount: Decimal) -> None:
+    CreditLine.objects.filter(pk=line.pk).update(reserved_amount=F("reserved_amount") + amount)
+
+
+def _locked(application: LoanApplication) -> LoanApplication:
+    return LoanApplication.objects.select_for_update().get(pk=application.pk)
+
+
+def _is_signed(application: LoanApplication) -> bool:
+    return Contract.objects.filter(application=application, status=Contract.Status.SIGNED).exists()
+
+
+def _close(application: LoanApplication, status: str, *, actor, note: str) -> None:
+    """Reject or cancel: release the reserved amount and void any contract."""
+    CreditLine.objects.filter(pk=application.credit_line_id).update(
+        reserved_amount=F("reserved_amount") - application.amount
+    )
+    Contract.objects.filter(application=application).update(status=Contract.Status.VOID)
+    application.status = status
+    application.decided_by = actor
+    application.decided_at = timezone.now()
+    application.decision_note = (note or "").strip()[:300]
+    application.save()
+
+
+def _notify_decided(application: LoanApplication) -> None:
+    transaction.on_commit(
+        lambda: signals.application_decided.send(sender=LoanApplication, application=application)
+    )

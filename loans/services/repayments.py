@@ -1,0 +1,405 @@
+"""Repayments: posting (with penalty accrual, allocation and prepayment) and reversal."""
+
+from datetime import date
+from decimal import Decimal
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .. import allocation, penalty, schedules, signals
+from ..models import Channel, CreditLine, Instalment, Loan, LoanTransaction, Repayment
+from ..money import is_whole_fen
+
+ZERO = Decimal("0.00")
+OPEN = [Instalment.Status.PENDING, Instalment.Status.DUE, Instalment.Status.OVERDUE]
+# What a posting may change on an instalment and on the loan; the reversal restores these.
+INSTALMENT_FIELDS = [
+    "principal_due",
+    "interest_due",
+    "fee_due",
+    "principal_paid",
+    "interest_paid",
+    "fee_paid",
+    "penalty_paid",
+    "status",
+    "paid_on",
+]
+LOAN_FIELDS = [
+    "outstanding_principal",
+    "status",
+    "settled_on",
+    "last_prepayment_date",
+    "prepayment_interest_base",
+]
+
+
+def post_repayment(
+    *,
+    loan: Loan,
+    amount: Decimal,
+    channel: str,
+    external_id: str,
+    value_date: date,
+    actor=None,
+) -> Repayment:
+    """Post a payment exactly once per external transaction id: posting the same id again
+    returns the first result and changes nothing."""
+    external_id = (external_id or "").strip()
+    existing = _existing(external_id=external_id, loan=loan)
+    if existing:
+        return existing
+    try:
+        with transaction.atomic():
+            return _post(
+                loan=loan,
+                amount=amount,
+                channel=channel,
+                external_id=external_id,
+                value_date=value_date,
+                actor=actor,
+            )
+    except IntegrityError:
+        # Another worker posted the same id between our check and our insert.
+        existing = _existing(external_id=external_id, loan=loan)
+        if existing:
+            return existing
+        raise
+
+
+def _existing(*, external_id: str, loan: Loan) -> Repayment | None:
+    existing = Repayment.objects.filter(external_id=external_id).first()
+    if existing and existing.loan_id != loan.pk:
+        raise ValidationError(
+            {"external_id": _("This transaction id was already used for another loan.")}
+        )
+    return existing
+
+
+def _post(*, loan, amount, channel, external_id, value_date, actor) -> Repayment:
+    loan = Loan.objects.select_for_update().get(pk=loan.pk)
+    existing = _existing(external_id=external_id, loan=loan)
+    if existing:  # posted while we waited for the lock
+        return existing
+    _check_posting(
+        loan=loan, amount=amount, channel=channel, external_id=external_id, value_date=value_date
+    )
+    instalments = list(loan.instalments.select_for_update().order_by("number"))
+    accrue_penalty(loan=loan, instalments=instalments, through=value_date)
+    before = _snapshot(loan, instalments)
+
+    repayment = Repayment(
+        loan=loan,
+        external_id=external_id,
+        channel=channel,
+        amount=amount,
+        value_date=value_date,
+        posted_by=actor,
+        before=before,
+    )
+    due = [i for i in instalments if i.due_date <= value_date and i.status in OPEN]
+    allocations, surplus = allocation.allocate(
+        amount,
+        [
+            allocation.Balance(
+                key=i.pk,
+                penalty=i.penalty_outstanding,
+                interest=i.interest_outstanding,
+                fee=i.fee_outstanding,
+                principal=i.principal_outstanding,
+            )
+            for i in due
+        ],
+    )
+    by_id = {i.pk: i for i in instalments}
+    lines: dict[int, dict[str, Decimal]] = {}
+    for a in allocations:
+        inst = by_id[a.key]
+        inst.penalty_paid += a.penalty
+        inst.interest_paid += a.interest
+        inst.fee_paid += a.fee
+        inst.principal_paid += a.principal
+        lines[inst.pk] = {
+            "penalty": a.penalty,
+            "interest": a.interest,
+            "fee": a.fee,
+            "principal": a.principal,
+        }
+    if surplus:
+        surplus, repayment.prepaid_principal = _prepay(
+            loan=loan, instalments=instalments, amount=surplus, on=value_date, lines=lines
+        )
+    repayment.unapplied = surplus
+
+    principal_paid = ZERO
+    for inst in instalments:
+        _refresh_status(inst, on=value_date)
+    for parts in lines.values():
+        principal_paid += parts["principal"]
+        repayment.penalty += parts["penalty"]
+        repayment.interest += parts["interest"]
+        repayment.fee += parts["fee"]
+    repayment.principal = principal_paid
+    loan.outstanding_principal -= principal_paid
+    if not any(i.status in OPEN for i in instalments):
+        loan.status, loan.settled_on = Loan.Status.SETTLED, value_date
+        repayment.settled_loan = True
+    repayment.save()
+    Instalment.objects.bulk_update(instalments, INSTALMENT_FIELDS)
+    loan.save(update_fields=LOAN_FIELDS)
+    LoanTransaction.objects.bulk_create(
+        LoanTransaction(
+            loan=loan,
+            instalment_id=key,
+            kind=LoanTransaction.Kind.REPAYMENT,
+            value_date=value_date,
+            repayment=repayment,
+            **parts,
+        )
+        for key, parts in lines.items()
+    )
+    CreditLine.objects.filter(pk=loan.credit_line_id).update(
+        outstanding_principal=F("outstanding_principal") - principal_paid
+    )
+    transaction.on_commit(
+        lambda: signals.repayment_posted.send(sender=Repayment, repayment=repayment)
+    )
+    if repayment.settled_loan:
+        transaction.on_commit(lambda: signals.loan_settled.send(sender=Loan, loan=loan))
+    return repayment
+
+
+def _check_posting(*, loan, amount, channel, external_id, value_date) -> None:
+    errors = {}
+    if not external_id:
+        errors["external_id"] = _("A payment needs the transaction id of its channel.")
+    if channel not in Channel.values:
+        errors["channel"] = _("Unknown payment channel.")
+    if amount is None or amount <= 0 or not is_whole_fen(amount):
+        errors["amount"] = _("The amount must be positive and in whole fen.")
+    if value_date < loan.drawdown_date:
+        errors["value_date"] = _("A payment cannot be dated before the loan was drawn.")
+    elif value_date > timezone.localdate():
+        errors["value_date"] = _("A payment cannot be dated in the future.")
+    if loan.status != Loan.Status.ACTIVE:
+        errors["__all__"] = _("This loan is %(status)s; it takes no more payments.") % {
+            "status": loan.get_status_display()
+        }
+    last = loan.repayments.filter(status=Repayment.Status.POSTED).order_by("-value_date").first()
+    if last and value_date < last.value_date:
+        errors["value_date"] = _(
+            "A payment dated %(date)s was already posted; post this one with that date or later."
+        ) % {"date": last.value_date}
+    if errors:
+        raise ValidationError(errors)
+
+
+def accrue_penalty(*, loan: Loan, instalments: list[Instalment], through: date) -> Decimal:
+    """Charge penalty interest on one loan's overdue instalments for every day not yet charged
+    up to `through` (the end-of-day run does the same for all loans in one statement)."""
+    total = ZERO
+    rows = []
+    for inst in instalments:
+        if inst.status not in OPEN or not inst.principal_outstanding:
+            continue
+        days = penalty.accrual_days(
+            due_date=inst.due_date,
+            accrued_through=inst.penalty_accrued_through,
+            through=through,
+            grace_days=loan.grace_days,
+        )
+        if not days:
+            continue
+        charge = penalty.penalty_for_days(
+            overdue_principal=inst.principal_outstanding,
+            daily_rate=loan.daily_rate,
+            multiplier=loan.penalty_multiplier,
+            days=days,
+        )
+        inst.penalty_due += charge
+        inst.penalty_accrued_through = through
+        total += charge
+        rows.append(
+            LoanTransaction(
+                loan=loan,
+                instalment=inst,
+                kind=LoanTransaction.Kind.PENALTY_ACCRUAL,
+                value_date=through,
+                penalty=charge,
+            )
+        )
+    if rows:
+        Instalment.objects.bulk_update(
+            [r.instalment for r in rows], ["penalty_due", "penalty_accrued_through"]
+        )
+        LoanTransaction.objects.bulk_create(rows)
+    return total
+
+
+def _prepay(
+    *, loan, instalments, amount: Decimal, on: date, lines: dict
+) -> tuple[Decimal, Decimal]:
+    """提前还款 (prepayment) of what is left after everything due: accrued interest first, then
+    principal; the remaining instalments are re-computed, or the loan is settled. Returns what
+    could not be applied (more than the whole loan) and the principal prepaid."""
+    future = [i for i in instalments if i.due_date > on and i.status in OPEN]
+    if not future:
+        return amount, ZERO
+    current = future[0]
+    previous_due = max(
+        (i.due_date for i in instalments if i.due_date <= on), default=loan.drawdown_date
+    )
+    start = max(previous_due, loan.last_prepayment_date or previous_due)
+    paid_in_segment = current.interest_paid - (
+        loan.prepayment_interest_base if start == loan.last_prepayment_date else ZERO
+    )
+    outstanding = sum((i.principal_outstanding for i in future), ZERO)
+    accrued = schedules.accrued_interest(
+        principal=outstanding, daily_rate=loan.daily_rate, days=(on - start).days
+    )
+    interest_owed = max(accrued - paid_in_segment, ZERO)
+    part = lines.setdefault(
+        current.pk, {"penalty": ZERO, "interest": ZERO, "fee": ZERO, "principal": ZERO}
+    )
+    if amount <= interest_owed:
+        # Only part of the interest accrued so far: an early payment of this instalment's
+        # interest; the schedule stays as it is.
+        paid = min(amount, current.interest_outstanding)
+        current.interest_paid += paid
+        part["interest"] += paid
+        return amount - paid, ZERO
+
+    current.interest_paid += interest_owed
+    part["interest"] += interest_owed
+    to_principal = min(amount - interest_owed, outstanding)
+    if to_principal == outstanding:  # 结清 (settlement): interest only up to today
+        for inst in future:
+            part = lines.setdefault(
+                inst.pk, {"penalty": ZERO, "interest": ZERO, "fee": ZERO, "principal": ZERO}
+            )
+            part["principal"] += inst.principal_outstanding
+            inst.principal_paid = inst.principal_due
+            inst.interest_due = inst.interest_paid
+            inst.fee_due = inst.fee_paid
+            inst.status = Instalment.Status.SETTLED
+            inst.paid_on = on
+        return amount - interest_owed - to_principal, to_principal
+
+    current.principal_paid += to_principal
+    part["principal"] += to_principal
+    for inst, new in zip(
+        future,
+        schedules.reamortise(
+            principal=outstanding - to_principal,
+            remaining_due_dates=[i.due_date for i in future],
+            daily_rate=loan.daily_rate,
+            method=schedules.RepaymentMethod(loan.method),
+            value_date=on,
+            first_number=current.number,
+        ),
+        strict=True,
+    ):
+        inst.principal_due = inst.principal_paid + new.principal
+        inst.interest_due = inst.interest_paid + new.interest
+    loan.last_prepayment_date = on
+    loan.prepayment_interest_base = current.interest_paid
+    return ZERO, to_principal
+
+
+def _refresh_status(inst: Instalment, *, on: date) -> None:
+    if inst.status == Instalment.Status.SETTLED:
+        return
+    if inst.total_due and not inst.total_outstanding:
+        inst.status = Instalment.Status.PAID
+        inst.paid_on = inst.paid_on or on
+    elif inst.due_date > on:
+        inst.status = Instalment.Status.PENDING
+    elif inst.due_date == on:
+        inst.status = Instalment.Status.DUE
+    else:
+        inst.status = Instalment.Status.OVERDUE
+        inst.paid_on = None
+
+
+@transaction.atomic
+def reverse_repayment(*, repayment: Repayment, reason: str, actor=None) -> Repayment:
+    """Undo a posting exactly (a bounced payment): instalments and loan go back to how they
+    were, the line is drawn again, and the ledger gets the mirror image of every row.
+
+    Postings are undone newest first: reversing an older one while a newer one stands would
+    leave the newer one allocated against balances that never existed.
+    """
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError({"reason": _("Say why the payment is reversed.")})
+    loan = Loan.objects.select_for_update().get(pk=repayment.loan_id)
+    repayment = Repayment.objects.select_for_update().get(pk=repayment.pk)
+    if repayment.status != Repayment.Status.POSTED:
+        raise ValidationError(_("This payment was already reversed."))
+    newer = loan.repayments.filter(status=Repayment.Status.POSTED, id__gt=repayment.pk)
+    if newer.exists():
+        raise ValidationError(
+            _("Later payments stand on this one: reverse %(ids)s first.")
+            % {"ids": ", ".join(newer.values_list("external_id", flat=True))}
+        )
+    instalments = {i.pk: i for i in loan.instalments.select_for_update()}
+    today = timezone.localdate()
+    for key, fields in repayment.before["instalments"].items():
+        inst = instalments[int(key)]
+        for field, value in fields.items():
+            setattr(inst, field, _load(field, value))
+        _refresh_status(inst, on=today)
+    for field, value in repayment.before["loan"].items():
+        setattr(loan, field, _load(field, value))
+    Instalment.objects.bulk_update(instalments.values(), INSTALMENT_FIELDS)
+    loan.save(update_fields=LOAN_FIELDS)
+    LoanTransaction.objects.bulk_create(
+        LoanTransaction(
+            loan=loan,
+            instalment_id=t.instalment_id,
+            kind=LoanTransaction.Kind.REVERSAL,
+            value_date=today,
+            repayment=repayment,
+            principal=-t.principal,
+            interest=-t.interest,
+            penalty=-t.penalty,
+            fee=-t.fee,
+        )
+        for t in repayment.transactions.filter(kind=LoanTransaction.Kind.REPAYMENT)
+    )
+    CreditLine.objects.filter(pk=loan.credit_line_id).update(
+        outstanding_principal=F("outstanding_principal") + repayment.principal
+    )
+    repayment.status = Repayment.Status.REVERSED
+    repayment.reversed_at, repayment.reversed_by = timezone.now(), actor
+    repayment.reversal_reason = reason[:200]
+    repayment.save()
+    transaction.on_commit(
+        lambda: signals.repayment_reversed.send(sender=Repayment, repayment=repayment)
+    )
+    return repayment
+
+
+def _snapshot(loan: Loan, instalments: list[Instalment]) -> dict:
+    return {
+        "loan": {f: _dump(getattr(loan, f)) for f in LOAN_FIELDS},
+        "instalments": {
+            str(i.pk): {f: _dump(getattr(i, f)) for f in INSTALMENT_FIELDS} for i in instalments
+        },
+    }
+
+
+def _dump(value):
+    if isinstance(value, Decimal | date):
+        return str(value)
+    return value
+
+
+def _load(field: str, value):
+    if value is None or field == "status":
+        return value
+    if field in ("paid_on", "settled_on", "last_prepayment_date"):
+        return date.fromisoformat(value)
+    return Decimal(value)
