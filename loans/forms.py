@@ -56,3 +56,12 @@ class ReviewRequestForm(forms.Form):
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+def add_errors(form: forms.Form, exc: Exception) -> None:
+    """Show a service's refusal on the form: field errors on their fields, the rest on top."""
+    if isinstance(exc, ValidationError) and hasattr(exc, "error_dict"):
+        for field, errors in exc.message_dict.items():
+            form.add_error(field if field in form.fields else None, errors)
+    else:
+        form.add_error(None, list(getattr(exc, "messages", None) or [str(exc)]))

@@ -22,3 +22,6 @@ loan_disbursed = Signal()  # loan
 repayment_posted = Signal()  # repayment
 repayment_reversed = Signal()  # repayment
 loan_settled = Signal()  # loan
+
+# Portal login: a one-time code to text to the borrower (the code travels only in memory).
+login_code_requested = Signal()  # borrower, code, request_id

@@ -10,3 +10,13 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "postgres" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(autouse=True)
+def sms_outbox(settings):
+    """Every test sends SMS into memory; `sms_outbox` is the list of messages sent."""
+    from notifications.backends import locmem
+
+    settings.SMS_BACKEND = "notifications.backends.locmem.SmsBackend"
+    locmem.outbox.clear()
+    return locmem.outbox

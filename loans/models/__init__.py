@@ -1,4 +1,12 @@
-from .borrowers import Borrower, CivilCapacity, Consent, CreditReport, PiiAccessLog, Sex
+from .borrowers import (
+    Borrower,
+    CivilCapacity,
+    Consent,
+    CreditReport,
+    LoginCode,
+    PiiAccessLog,
+    Sex,
+)
 from .credit import CreditAssessment, CreditLine, CreditLineEvent, Decision
 from .ledger import Channel, LoanTransaction, Repayment
 from .lending import Contract, Instalment, Loan, LoanApplication
@@ -13,6 +21,7 @@ __all__ = [
     "Contract",
     "Instalment",
     "Loan",
+    "LoginCode",
     "LoanApplication",
     "LoanProduct",
     "LoanTransaction",

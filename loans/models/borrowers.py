@@ -198,3 +198,24 @@ class PiiAccessLog(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.field} #{self.borrower_id}"
+
+
+class LoginCode(models.Model):
+    """A one-time code (验证码) texted for portal login. Only a keyed hash of the code is kept."""
+
+    mobile_index = models.CharField(max_length=64, db_index=True)
+    borrower = models.ForeignKey(Borrower, null=True, on_delete=models.CASCADE, related_name="+")
+    code_hash = models.CharField(max_length=64)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField()
+    attempts = models.PositiveSmallIntegerField(default=0)
+    used_at = models.DateTimeField(null=True, blank=True)
+    ip_address = models.GenericIPAddressField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("login code")
+        verbose_name_plural = _("login codes")
+        indexes = [models.Index(fields=["mobile_index", "-created_at"])]
+
+    def __str__(self) -> str:
+        return f"login code {self.created_at:%Y-%m-%d %H:%M}"

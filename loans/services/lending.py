@@ -303,6 +303,22 @@ def _draw_errors(*, borrower, product, line, amount, term, method, as_of) -> dic
     return errors
 
 
+def check_draw(*, borrower, product: LoanProduct, amount: Decimal, term: int, method: str) -> None:
+    """Refuse, with reasons, a draw that `apply_for_loan` would refuse; writes nothing."""
+    line = CreditLine.objects.filter(borrower=borrower).first()
+    errors = _draw_errors(
+        borrower=borrower,
+        product=product,
+        line=line,
+        amount=amount,
+        term=term,
+        method=method,
+        as_of=timezone.localdate(),
+    )
+    if errors:
+        raise ValidationError(errors)
+
+
 def _reserve(line: CreditLine, amount: Decimal) -> None:
     CreditLine.objects.filter(pk=line.pk).update(reserved_amount=F("reserved_amount") + amount)
 

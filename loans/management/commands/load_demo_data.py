@@ -5,8 +5,9 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.utils import timezone
 
-from loans import demo
+from loans import demo, demo_loans
 from loans.models import Borrower
 from loans.models.borrowers import id_number_index
 from loans.services import borrowers as borrower_services
@@ -34,10 +35,15 @@ class Command(BaseCommand):
         with transaction.atomic():
             users = self._staff()
             created = self._borrowers(admin=users["admin"])
+            loans = demo_loans.create_loans(
+                today=timezone.localdate(),
+                admin=users["admin"],
+                id_numbers={spec.name: spec.id_number for spec in demo.BORROWERS},
+            )
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(users)} staff logins, {created} new borrowers "
-                f"({Borrower.objects.count()} in all)."
+                f"({Borrower.objects.count()} in all), {loans} new loans and applications."
             )
         )
 

@@ -11,19 +11,19 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from . import schedules, selectors
-from .forms import CreditApplicationForm, ReviewRequestForm
-from .models import Borrower, CreditLine
-from .reasons import reason_message
-from .services import credit, onboarding
-from .services.credit import RATE_MAX, RATE_MIN
+from .. import schedules, selectors
+from ..forms import CreditApplicationForm, ReviewRequestForm, add_errors
+from ..models import Borrower, CreditLine
+from ..reasons import reason_message
+from ..services import credit, onboarding
+from ..services.credit import RATE_MAX, RATE_MIN
 
 # The portal remembers the borrower in the session; only that borrower's data is shown.
 BORROWER_SESSION_KEY = "portal_borrower_id"
 
 
 @cache
-def _typical_apr(daily_rate: Decimal) -> Decimal:
+def typical_apr(daily_rate: Decimal) -> Decimal:
     """APR of a typical loan (¥10,000 over 10 equal instalments) at a daily rate: the price
     shown most prominently, per PBOC announcement [2021] No. 3."""
     return schedules.build_schedule(
@@ -36,7 +36,7 @@ def _typical_apr(daily_rate: Decimal) -> Decimal:
 
 
 def home(request):
-    return render(request, "portal/home.html", _prices())
+    return render(request, "portal/home.html", prices())
 
 
 def apply(request):
@@ -49,16 +49,15 @@ def apply(request):
                 **data, ip_address=request.META.get("REMOTE_ADDR")
             )
         except ValidationError as exc:
-            _add_errors(form, exc)
+            add_errors(form, exc)
         else:
-            request.session.cycle_key()
-            request.session[BORROWER_SESSION_KEY] = assessment.borrower_id
+            log_in(request, assessment.borrower)
             return redirect("portal:my_credit")
-    return render(request, "portal/apply.html", {"form": form, **_prices()})
+    return render(request, "portal/apply.html", {"form": form, **prices()})
 
 
 def my_credit(request):
-    borrower = _session_borrower(request)
+    borrower = session_borrower(request)
     if borrower is None:
         return redirect("portal:apply")
     assessment = selectors.latest_assessment(borrower=borrower)
@@ -67,18 +66,22 @@ def my_credit(request):
         "borrower": borrower,
         "assessment": assessment,
         "line": line,
-        "line_apr": _typical_apr(line.daily_rate) if line else None,
+        "loans": borrower.loans.order_by("-id"),
+        "applications": borrower.applications.filter(
+            status__in=["pending_review", "approved"]
+        ).select_related("contract"),
+        "line_apr": typical_apr(line.daily_rate) if line else None,
         "line_daily_percent": (line.daily_rate * 100).quantize(Decimal("0.0001")) if line else None,
         "reasons": [reason_message(code) for code in assessment.reasons] if assessment else [],
         "review_form": ReviewRequestForm(),
-        **_prices(),
+        **prices(),
     }
     return render(request, "portal/credit.html", context)
 
 
 @require_POST
 def request_review(request):
-    borrower = _session_borrower(request)
+    borrower = session_borrower(request)
     if borrower is None:
         return redirect("portal:apply")
     form = ReviewRequestForm(request.POST)
@@ -96,24 +99,21 @@ def request_review(request):
     return redirect("portal:my_credit")
 
 
-def _session_borrower(request) -> Borrower | None:
+def session_borrower(request) -> Borrower | None:
     borrower_id = request.session.get(BORROWER_SESSION_KEY)
     return Borrower.objects.filter(pk=borrower_id).first() if borrower_id else None
 
 
-def _prices() -> dict:
+def log_in(request, borrower: Borrower) -> None:
+    request.session.cycle_key()  # a new session id on login: no session fixation
+    request.session[BORROWER_SESSION_KEY] = borrower.pk
+
+
+def prices() -> dict:
     return {
-        "apr_min": _typical_apr(RATE_MIN),
-        "apr_max": _typical_apr(RATE_MAX),
+        "apr_min": typical_apr(RATE_MIN),
+        "apr_max": typical_apr(RATE_MAX),
         "daily_min": (RATE_MIN * 100).quantize(Decimal("0.01")),
         "daily_max": (RATE_MAX * 100).quantize(Decimal("0.01")),
         "service_phone": settings.SERVICE_PHONE,
     }
-
-
-def _add_errors(form, exc: ValidationError) -> None:
-    if hasattr(exc, "error_dict"):
-        for field, errors in exc.message_dict.items():
-            form.add_error(field if field in form.fields else None, errors)
-    else:
-        form.add_error(None, exc.messages)
