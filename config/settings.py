@@ -104,6 +104,7 @@ USE_TZ = True
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -156,6 +157,7 @@ PAYMENT_GATEWAY_TOLERANCE_SECONDS = env.int("PAYMENT_GATEWAY_TOLERANCE_SECONDS",
 # --- SMS -----------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.console.SmsBackend")
 SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="【微众银行】")
+SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms.log"))
 SERVICE_PHONE = env.str("SERVICE_PHONE", default="95384")
 LENDER_NAME = env.str("LENDER_NAME", default="深圳前海微众银行股份有限公司")
 

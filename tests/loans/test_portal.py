@@ -112,3 +112,10 @@ def test_the_sandbox_bureau_is_repeatable_and_mostly_clean():
     clean = sum(r.current_overdue_accounts == 0 for r in reports)
     assert 320 < clean < 395
     assert all(0 <= r.account_activity_score <= 100 for r in reports)
+
+
+def test_the_portal_stylesheet_is_found_and_linked(client):
+    from django.contrib.staticfiles import finders
+
+    assert finders.find("portal/portal.css")
+    assert "portal/portal.css" in client.get("/").content.decode()
