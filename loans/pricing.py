@@ -12,6 +12,8 @@ from .money import to_fen
 from .schedules import INTEREST_FIRST_MAX_TERM, RepaymentMethod, apr_percent, build_schedule
 
 APR_CAP_PERCENT = Decimal("24")
+# A fee this large could never pass the APR cap; refusing it early keeps the IRR well defined.
+MAX_FEE_PERCENT = Decimal("20")
 # Due dates do not move the APR (it is computed per month), so any drawdown date will do.
 SAMPLE_DRAWDOWN = date(2026, 1, 15)
 
@@ -84,6 +86,8 @@ def product_problems(
         problems.append(Problem("amount_step", "amount_step"))
     if penalty_multiplier < 1 or penalty_multiplier > 2:
         problems.append(Problem("penalty_multiplier", "penalty_multiplier"))
+    if upfront_fee_percent < 0 or upfront_fee_percent >= MAX_FEE_PERCENT:
+        problems.append(Problem("upfront_fee_percent", "fee", {"max": MAX_FEE_PERCENT}))
     if problems:
         return problems
     worst = max(

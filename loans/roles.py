@@ -14,6 +14,18 @@ VIEW_CREDIT = [
     "loans.view_creditlineevent",
 ]
 
+# Lending. Whoever sees a loan also sees its instalments (the loan page lists them inline).
+VIEW_LOANS = ["loans.view_loan", "loans.view_instalment"]
+VIEW_LENDING = VIEW_LOANS + [
+    "loans.view_loanproduct",
+    "loans.view_loanapplication",
+    "loans.view_contract",
+    "loans.view_repayment",
+]
+VIEW_LEDGER = ["loans.view_loantransaction"]
+VIEW_PAYMENTS = ["loans.view_bankcard", "loans.view_debitattempt", "loans.view_gatewaynotification"]
+VIEW_END_OF_DAY = ["loans.view_businessday", "django_q.view_schedule"]
+
 ROLES: dict[str, list[str]] = {
     "风控专员 Risk officer": VIEW_CREDIT
     + [
@@ -23,19 +35,43 @@ ROLES: dict[str, list[str]] = {
         "loans.override_creditassessment",
         "loans.freeze_creditline",
         "loans.reveal_pii",
-    ],
+        "loans.decide_loanapplication",
+    ]
+    + VIEW_LENDING
+    + ["loans.view_businessday"],
     "贷款运营 Loan operations": VIEW_CREDIT
     + [
         "loans.add_borrower",
         "loans.change_borrower",
         "loans.add_creditassessment",
         "loans.freeze_creditline",
-    ],
+        "loans.add_loanproduct",
+        "loans.change_loanproduct",
+        "loans.change_loanapplication",
+        "loans.decide_loanapplication",
+        "loans.post_repayment_loan",
+        "loans.change_bankcard",
+    ]
+    + VIEW_LENDING
+    + VIEW_LEDGER
+    + VIEW_PAYMENTS
+    + VIEW_END_OF_DAY,
     "客服 Customer service": VIEW_CREDIT
-    + ["loans.request_review_creditassessment", "loans.reveal_pii"],
-    "催收员 Collector": ["loans.view_borrower", "loans.view_creditline"],
-    "催收主管 Collection supervisor": ["loans.view_borrower", "loans.view_creditline"],
-    "合规审计 Auditor": VIEW_CREDIT + ["loans.view_piiaccesslog"],
+    + ["loans.request_review_creditassessment", "loans.reveal_pii"]
+    + VIEW_LOANS
+    + ["loans.view_loanapplication", "loans.view_contract", "loans.view_repayment"],
+    "催收员 Collector": ["loans.view_borrower", "loans.view_creditline"]
+    + VIEW_LOANS
+    + ["loans.view_repayment"],
+    "催收主管 Collection supervisor": ["loans.view_borrower", "loans.view_creditline"]
+    + VIEW_LOANS
+    + ["loans.view_repayment"],
+    "合规审计 Auditor": VIEW_CREDIT
+    + ["loans.view_piiaccesslog"]
+    + VIEW_LENDING
+    + VIEW_LEDGER
+    + VIEW_PAYMENTS
+    + VIEW_END_OF_DAY,
 }
 
 

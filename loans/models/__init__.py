@@ -8,12 +8,14 @@ from .borrowers import (
     Sex,
 )
 from .credit import CreditAssessment, CreditLine, CreditLineEvent, Decision
+from .eod import BusinessDay
 from .ledger import Channel, LoanTransaction, Repayment
 from .lending import Contract, Instalment, Loan, LoanApplication
 from .payments import BankCard, DebitAttempt, GatewayNotification
 from .products import LoanProduct
 
 __all__ = [
+    "BusinessDay",
     "BankCard",
     "DebitAttempt",
     "GatewayNotification",

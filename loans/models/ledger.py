@@ -71,7 +71,10 @@ class Repayment(models.Model):
         verbose_name = _("repayment")
         verbose_name_plural = _("repayments")
         ordering = ["-posted_at", "-id"]
-        indexes = [models.Index(fields=["loan", "-id"])]
+        indexes = [
+            models.Index(fields=["loan", "-id"]),
+            models.Index(fields=["value_date"], name="repayment_value_date"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.external_id} ¥{self.amount}"
@@ -120,7 +123,10 @@ class LoanTransaction(models.Model):
         verbose_name = _("loan transaction")
         verbose_name_plural = _("loan transactions")
         ordering = ["loan_id", "id"]
-        indexes = [models.Index(fields=["loan", "kind"])]
+        indexes = [
+            models.Index(fields=["loan", "kind"]),
+            models.Index(fields=["kind", "value_date"], name="loantransaction_kind_day"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} {self.value_date}"

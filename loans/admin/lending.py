@@ -1,0 +1,764 @@
+"""借款 (lending) in the back office: products, the application review queue, contracts, loans,
+repayments and the ledger. Every change goes through `loans.services`; these pages only ask
+for input and report what the services said."""
+
+import functools
+import re
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
+from django.db.models import Case, IntegerField, Value, When
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.http import content_disposition_header
+from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy as _
+
+from .. import pricing
+from ..models import (
+    Borrower,
+    Channel,
+    Contract,
+    Instalment,
+    Loan,
+    LoanApplication,
+    LoanProduct,
+    LoanTransaction,
+    Repayment,
+)
+from ..models.products import METHOD_LABELS
+from ..selectors import search_borrowers
+from ..services import lending as lending_services
+from ..services import repayments as repayment_services
+from .common import BackOfficeAdmin, ReadOnlyAdmin, ReasonForm, action_with_form
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+BORROWER_SEARCH_HELP = _("Exact resident ID number or mobile of the borrower.")
+
+
+def _search_by_borrower(queryset, term: str, *, borrower_path: str):
+    """Exact ID number or mobile through the blind index; nothing is decrypted."""
+    borrowers = search_borrowers(queryset=Borrower.objects.all(), term=term)
+    return queryset.filter(**{f"{borrower_path}__in": borrowers})
+
+
+def _yuan(amount: Decimal) -> str:
+    return f"{amount:.2f}"
+
+
+def _percent(rate: Decimal | None) -> str:
+    return f"{rate * 100:.4f}%" if rate is not None else "—"
+
+
+# --- Products -----------------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=256)
+def _worst_apr(
+    methods: tuple[str, ...],
+    terms: tuple[int, ...],
+    amounts: frozenset[Decimal],
+    daily_rate: Decimal,
+    fee_percent: Decimal,
+) -> Decimal:
+    """The highest APR the product can cost, the figure the 24 % cap is checked against."""
+    return max(
+        pricing.loan_apr(
+            amount=amount, term=term, daily_rate=daily_rate, method=method, fee_percent=fee_percent
+        )
+        for amount in amounts
+        for method in methods
+        for term in terms
+    )
+
+
+class TermsField(forms.Field):
+    """Terms typed as "5, 10, 20", kept as [5, 10, 20]."""
+
+    widget = forms.TextInput(attrs={"size": 20, "placeholder": "5, 10, 20"})
+    default_error_messages = {
+        "invalid": _("Enter whole months separated by commas, e.g. 5, 10, 20."),
+    }
+
+    def prepare_value(self, value):
+        if isinstance(value, list | tuple):
+            return ", ".join(str(v) for v in value)
+        return value
+
+    def to_python(self, value):
+        text = (value or "").strip() if isinstance(value, str) else value
+        if text in self.empty_values:
+            return []
+        if isinstance(text, list):  # the stored value, when comparing with the initial one
+            return text
+        parts = [p for p in re.split(r"[,，;；\s]+", text) if p]
+        if not parts or not all(re.fullmatch(r"[0-9]{1,6}", p) for p in parts):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return sorted({int(p) for p in parts})
+
+
+class LoanProductForm(forms.ModelForm):
+    methods = forms.MultipleChoiceField(
+        label=_("repayment methods"), choices=METHOD_LABELS, widget=forms.CheckboxSelectMultiple
+    )
+    terms = TermsField(
+        label=_("terms (months)"), help_text=_("Whole months separated by commas, e.g. 5, 10, 20.")
+    )
+
+    class Meta:
+        model = LoanProduct
+        fields = [
+            "code",
+            "name",
+            "methods",
+            "terms",
+            "min_amount",
+            "max_amount",
+            "amount_step",
+            "max_daily_rate",
+            "penalty_multiplier",
+            "grace_days",
+            "upfront_fee_percent",
+            "auto_approve_max_amount",
+            "is_active",
+        ]
+        help_texts = {"max_daily_rate": _("As a fraction: 0.000500 is 0.05 % a day.")}
+
+    def clean_upfront_fee_percent(self):
+        # A fee of the whole amount leaves the borrower nothing: no APR can be computed, so
+        # refuse it here before the model's APR check sees it.
+        fee = self.cleaned_data["upfront_fee_percent"]
+        if fee is not None and fee >= 100:
+            raise ValidationError(_("The upfront fee must be below 100 % of the amount."))
+        return fee
+
+
+@admin.register(LoanProduct)
+class LoanProductAdmin(BackOfficeAdmin):
+    form = LoanProductForm
+    list_display = [
+        "code",
+        "name",
+        "methods_display",
+        "terms_display",
+        "min_amount",
+        "max_amount",
+        "max_daily_rate_percent",
+        "worst_apr",
+        "penalty_multiplier",
+        "grace_days",
+        "fee_percent",
+        "is_active",
+    ]
+    list_display_links = ["code", "name"]
+    list_filter = ["is_active"]
+    search_fields = ["code", "name"]
+    fieldsets = [
+        (None, {"fields": [("code", "name"), "is_active"]}),
+        (
+            _("What can be borrowed"),
+            {"fields": ["methods", "terms", ("min_amount", "max_amount"), "amount_step"]},
+        ),
+        (
+            _("Price"),
+            {
+                "fields": [
+                    "max_daily_rate",
+                    "upfront_fee_percent",
+                    ("penalty_multiplier", "grace_days"),
+                ],
+                "description": _(
+                    "A product whose APR (fees included) could exceed 24 % cannot be saved."
+                ),
+            },
+        ),
+        (_("Review"), {"fields": ["auto_approve_max_amount"]}),
+    ]
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # loans point at their product; retire one by unticking "active"
+
+    @admin.display(description=_("repayment methods"))
+    def methods_display(self, obj):
+        labels = dict(METHOD_LABELS)
+        return ", ".join(str(labels.get(m, m)) for m in obj.methods or [])
+
+    @admin.display(description=_("terms (months)"))
+    def terms_display(self, obj):
+        return ", ".join(str(t) for t in obj.terms or [])
+
+    @admin.display(description=_("highest daily rate"), ordering="max_daily_rate")
+    def max_daily_rate_percent(self, obj):
+        return _percent(obj.max_daily_rate)
+
+    @admin.display(description=_("worst-case APR"))
+    def worst_apr(self, obj):
+        try:
+            apr = _worst_apr(
+                tuple(obj.methods),
+                tuple(obj.terms),
+                frozenset({obj.min_amount, obj.max_amount}),
+                obj.max_daily_rate,
+                obj.upfront_fee_percent,
+            )
+        except (TypeError, ValueError):  # a row saved around the form's checks
+            return "—"
+        if apr > pricing.APR_CAP_PERCENT:
+            return format_html('<strong style="color:#ba2121">{}%</strong>', apr)
+        return f"{apr}%"
+
+    @admin.display(description=_("upfront fee"), ordering="upfront_fee_percent")
+    def fee_percent(self, obj):
+        return f"{obj.upfront_fee_percent}%"
+
+
+# --- Applications -------------------------------------------------------------------------
+
+
+class OptionalNoteForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"), required=False, max_length=300, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+class NoteForm(forms.Form):
+    note = forms.CharField(
+        label=_("Note"), max_length=300, widget=forms.Textarea(attrs={"rows": 3})
+    )
+
+
+@admin.register(LoanApplication)
+class LoanApplicationAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "borrower",
+        "product",
+        "amount",
+        "term",
+        "method",
+        "daily_rate_percent",
+        "apr",
+        "status",
+        "review_reason",
+        "created_at",
+    ]
+    list_display_links = ["id", "borrower"]
+    # "Waiting for review" is the first choice of the status filter.
+    list_filter = ["status", "method", "product", "created_at"]
+    list_select_related = ["borrower", "product"]
+    search_fields = ["borrower__id_number_index"]  # searched through the blind index, see below
+    search_help_text = BORROWER_SEARCH_HELP
+    actions = ["approve", "reject", "cancel", "disburse"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "borrower",
+                    ("product", "credit_line"),
+                    ("amount", "term", "method"),
+                    ("daily_rate", "apr_percent"),
+                    ("status", "created_at"),
+                    ("contract_link", "loan_link"),
+                ]
+            },
+        ),
+        (
+            _("Decision"),
+            {"fields": ["review_reason", "decision_note", ("decided_by", "decided_at")]},
+        ),
+    ]
+    readonly_fields = ["contract_link", "loan_link"]
+
+    def get_ordering(self, request):
+        # The review queue first, then the newest.
+        return [
+            Case(
+                When(status=LoanApplication.Status.PENDING_REVIEW, then=Value(0)),
+                default=Value(1),
+                output_field=IntegerField(),
+            ).asc(),
+            "-created_at",
+            "-id",
+        ]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return _search_by_borrower(queryset, search_term, borrower_path="borrower"), False
+
+    @admin.display(description=_("daily rate"), ordering="daily_rate")
+    def daily_rate_percent(self, obj):
+        return _percent(obj.daily_rate)
+
+    @admin.display(description=_("APR"), ordering="apr_percent")
+    def apr(self, obj):
+        return f"{obj.apr_percent}%"
+
+    @admin.display(description=_("contract"))
+    def contract_link(self, obj):
+        try:
+            contract = obj.contract
+        except ObjectDoesNotExist:
+            return "—"
+        url = reverse("admin:loans_contract_change", args=[contract.pk])
+        return format_html(
+            '<a href="{}">{}</a> ({})', url, contract.number, contract.get_status_display()
+        )
+
+    @admin.display(description=_("loan"))
+    def loan_link(self, obj):
+        try:
+            loan = obj.loan
+        except ObjectDoesNotExist:
+            return "—"
+        return format_html(
+            '<a href="{}">{}</a>', reverse("admin:loans_loan_change", args=[loan.pk]), loan
+        )
+
+    def has_decide_permission(self, request) -> bool:
+        return request.user.has_perm("loans.decide_loanapplication")
+
+    def has_operate_permission(self, request) -> bool:
+        return request.user.has_perm("loans.change_loanapplication")
+
+    @admin.action(description=_("Approve"), permissions=["decide"])
+    def approve(self, request, queryset):
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=OptionalNoteForm,
+            title=_("Approve loan applications"),
+            apply_one=lambda app, data: lending_services.approve_application(
+                application=app, actor=request.user, note=data["note"]
+            ),
+        )
+
+    @admin.action(description=_("Reject"), permissions=["decide"])
+    def reject(self, request, queryset):
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=NoteForm,
+            title=_("Reject loan applications"),
+            apply_one=lambda app, data: lending_services.reject_application(
+                application=app, actor=request.user, note=data["note"]
+            ),
+        )
+
+    @admin.action(description=_("Cancel for the borrower"), permissions=["operate"])
+    def cancel(self, request, queryset):
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=NoteForm,
+            title=_("Cancel loan applications"),
+            apply_one=lambda app, data: lending_services.cancel_application(
+                application=app, actor=request.user, note=data["note"]
+            ),
+        )
+
+    @admin.action(description=_("Disburse (signed contracts only)"), permissions=["operate"])
+    def disburse(self, request, queryset):
+        for application in queryset:
+            try:
+                loan = lending_services.disburse_loan(application=application, actor=request.user)
+            except ValidationError as exc:
+                self.message_user(
+                    request, f"{application}: {' '.join(exc.messages)}", messages.ERROR
+                )
+                continue
+            self.message_user(
+                request,
+                _("%(application)s: disbursed as %(loan)s.")
+                % {"application": application, "loan": loan},
+                messages.SUCCESS,
+            )
+
+
+# --- Contracts ----------------------------------------------------------------------------
+
+
+@admin.register(Contract)
+class ContractAdmin(ReadOnlyAdmin):
+    list_display = ["number", "application", "status", "created_at", "signed_at"]
+    list_filter = ["status"]
+    list_select_related = ["application"]
+    search_fields = ["=number"]
+    search_help_text = _("Exact contract number.")
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("number", "template_version"),
+                    "application",
+                    ("status", "created_at"),
+                ]
+            },
+        ),
+        (
+            _("Signature evidence"),
+            {
+                "fields": [
+                    "signed_at",
+                    "signed_ip",
+                    "signed_user_agent",
+                    "body_sha256",
+                    "download_link",
+                ]
+            },
+        ),
+        (_("Text"), {"fields": ["body_display"]}),
+    ]
+    readonly_fields = ["download_link", "body_display"]
+
+    @admin.display(description=_("download"))
+    def download_link(self, obj):
+        url = reverse("admin:loans_contract_download", args=[obj.pk])
+        return format_html(
+            '<a href="{}" download>{}</a> contract-{}.html', url, _("Download"), obj.number
+        )
+
+    @admin.display(description=_("text"))
+    def body_display(self, obj):
+        # The body is our own output: `render_contract` renders templates/contracts/
+        # loan_contract.html with autoescaping (borrower data is escaped there) and the result
+        # is stored once, at creation, under its SHA-256. Nobody can edit it afterwards, so it
+        # is shown as the HTML the borrower saw.
+        return format_html(
+            '<div class="contract-text" style="border:1px solid #999;padding:1em;'
+            'max-width:60em;background:#fff;color:#000">{}</div>',
+            mark_safe(obj.body),
+        )
+
+    def get_urls(self):
+        return [
+            path(
+                "<int:pk>/download/",
+                self.admin_site.admin_view(self.download_view),
+                name="loans_contract_download",
+            )
+        ] + super().get_urls()
+
+    def download_view(self, request, pk: int):
+        contract = get_object_or_404(Contract, pk=pk)
+        if not self.has_view_permission(request, contract):
+            raise PermissionDenied
+        # The exact stored text, so its SHA-256 is the one the borrower signed.
+        response = HttpResponse(contract.body.encode(), content_type="text/html; charset=utf-8")
+        response["Content-Disposition"] = content_disposition_header(
+            as_attachment=True, filename=f"contract-{contract.number}.html"
+        )
+        return response
+
+
+# --- Loans --------------------------------------------------------------------------------
+
+
+def _today_in_shanghai():
+    return timezone.localdate(timezone=SHANGHAI)
+
+
+class PostPaymentForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
+    )
+    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
+    external_id = forms.CharField(
+        label=_("External transaction id"),
+        max_length=64,
+        help_text=_("The channel's own id: the same id is never posted twice."),
+    )
+    value_date = forms.DateField(
+        label=_("Value date"), initial=_today_in_shanghai, help_text=_("YYYY-MM-DD")
+    )
+
+
+class ReadOnlyTabularInline(admin.TabularInline):
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+class InstalmentInline(ReadOnlyTabularInline):
+    model = Instalment
+    fields = [
+        "number",
+        "due_date",
+        "principal_due",
+        "interest_due",
+        "penalty_due",
+        "principal_paid",
+        "interest_paid",
+        "penalty_paid",
+        "status",
+        "paid_on",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("loan")  # each row's title names it
+
+
+class LoanTransactionInline(ReadOnlyTabularInline):
+    model = LoanTransaction
+    fields = [
+        "created_at",
+        "kind",
+        "instalment_number",
+        "principal",
+        "interest",
+        "penalty",
+        "fee",
+        "value_date",
+    ]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("instalment")
+
+    @admin.display(description=_("instalment"))
+    def instalment_number(self, obj):
+        return obj.instalment.number if obj.instalment_id else "—"
+
+
+@admin.register(Loan)
+class LoanAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "borrower",
+        "principal",
+        "term",
+        "method",
+        "daily_rate_percent",
+        "outstanding_principal",
+        "status",
+        "days_past_due",
+        "bucket",
+        "drawdown_date",
+    ]
+    list_display_links = ["id", "borrower"]
+    list_filter = ["status", "bucket", "method", "write_off_candidate", "drawdown_date"]
+    list_select_related = ["borrower", "product"]
+    search_fields = ["borrower__id_number_index"]  # searched through the blind index, see below
+    search_help_text = BORROWER_SEARCH_HELP
+    inlines = [InstalmentInline, LoanTransactionInline]
+    actions = ["post_payment"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "borrower",
+                    ("application", "contract"),
+                    ("product", "credit_line"),
+                    ("principal", "term", "method"),
+                    ("daily_rate", "apr_percent"),
+                    ("penalty_multiplier", "grace_days"),
+                    "drawdown_date",
+                ]
+            },
+        ),
+        (
+            _("Balance"),
+            {
+                "fields": [
+                    ("outstanding_principal", "status", "settled_on"),
+                    ("last_prepayment_date", "prepayment_interest_base"),
+                    ("days_past_due", "bucket", "write_off_candidate"),
+                    "repayments_link",
+                ]
+            },
+        ),
+    ]
+    readonly_fields = ["repayments_link"]
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return _search_by_borrower(queryset, search_term, borrower_path="borrower"), False
+
+    @admin.display(description=_("daily rate"), ordering="daily_rate")
+    def daily_rate_percent(self, obj):
+        return _percent(obj.daily_rate)
+
+    @admin.display(description=_("repayments"))
+    def repayments_link(self, obj):
+        url = reverse("admin:loans_repayment_changelist")
+        return format_html('<a href="{}?loan__id__exact={}">{}</a>', url, obj.pk, _("Repayments"))
+
+    def has_post_repayment_permission(self, request) -> bool:
+        return request.user.has_perm("loans.post_repayment_loan")
+
+    @admin.action(description=_("Post a payment"), permissions=["post_repayment"])
+    def post_payment(self, request, queryset):
+        if queryset.count() != 1:
+            self.message_user(
+                request, _("Select exactly one loan to post a payment to."), messages.WARNING
+            )
+            return None
+
+        def apply_one(loan, data):
+            already = Repayment.objects.filter(external_id=data["external_id"].strip()).first()
+            repayment = repayment_services.post_repayment(
+                loan=loan,
+                amount=data["amount"],
+                channel=data["channel"],
+                external_id=data["external_id"],
+                value_date=data["value_date"],
+                actor=request.user,
+            )
+            if already is not None:
+                raise ValidationError(
+                    _(
+                        "Transaction %(id)s was already posted on %(date)s (¥%(amount)s); "
+                        "nothing changed."
+                    )
+                    % {
+                        "id": already.external_id,
+                        "date": already.value_date,
+                        "amount": already.amount,
+                    }
+                )
+            self.message_user(
+                request,
+                _(
+                    "%(loan)s: ¥%(amount)s posted — penalty ¥%(penalty)s, interest "
+                    "¥%(interest)s, principal ¥%(principal)s (of which prepaid ¥%(prepaid)s), "
+                    "to refund ¥%(unapplied)s."
+                )
+                % {
+                    "loan": loan,
+                    "amount": _yuan(repayment.amount),
+                    "penalty": _yuan(repayment.penalty),
+                    "interest": _yuan(repayment.interest),
+                    "principal": _yuan(repayment.principal),
+                    "prepaid": _yuan(repayment.prepaid_principal),
+                    "unapplied": _yuan(repayment.unapplied),
+                }
+                + (" " + str(_("The loan is settled.")) if repayment.settled_loan else ""),
+                messages.SUCCESS,
+            )
+
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=PostPaymentForm,
+            title=_("Post a payment"),
+            apply_one=apply_one,
+        )
+
+
+# --- Repayments and the ledger ------------------------------------------------------------
+
+
+@admin.register(Repayment)
+class RepaymentAdmin(ReadOnlyAdmin):
+    list_display = [
+        "external_id",
+        "loan",
+        "amount",
+        "channel",
+        "value_date",
+        "status",
+        "principal",
+        "interest",
+        "penalty",
+        "prepaid_principal",
+        "unapplied",
+        "settled_loan",
+        "posted_at",
+    ]
+    list_filter = ["status", "channel", "value_date"]
+    list_select_related = ["loan"]
+    search_fields = ["=external_id"]
+    search_help_text = _("Exact external transaction id.")
+    actions = ["reverse"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    ("external_id", "channel"),
+                    "loan",
+                    ("amount", "value_date", "status"),
+                    ("posted_at", "posted_by"),
+                ]
+            },
+        ),
+        (
+            _("Allocation"),
+            {
+                "fields": [
+                    ("penalty", "interest", "fee", "principal"),
+                    ("prepaid_principal", "unapplied", "settled_loan"),
+                ]
+            },
+        ),
+        (
+            _("Reversal"),
+            {"fields": [("reversed_at", "reversed_by"), "reversal_reason", "before"]},
+        ),
+    ]
+
+    def has_post_repayment_permission(self, request) -> bool:
+        return request.user.has_perm("loans.post_repayment_loan")
+
+    @admin.action(description=_("Reverse (a bounced payment)"), permissions=["post_repayment"])
+    def reverse(self, request, queryset):
+        return action_with_form(
+            self,
+            request,
+            queryset,
+            form_class=ReasonForm,
+            title=_("Reverse repayments"),
+            apply_one=lambda repayment, data: repayment_services.reverse_repayment(
+                repayment=repayment, reason=data["reason"], actor=request.user
+            ),
+        )
+
+
+@admin.register(LoanTransaction)
+class LoanTransactionAdmin(ReadOnlyAdmin):
+    list_display = [
+        "id",
+        "loan",
+        "instalment_number",
+        "kind",
+        "value_date",
+        "principal",
+        "interest",
+        "penalty",
+        "fee",
+        "repayment",
+        "created_at",
+    ]
+    list_filter = ["kind", "value_date"]
+    list_select_related = ["loan", "instalment", "repayment"]
+    search_fields = ["loan__borrower__id_number_index"]  # through the blind index, see below
+    search_help_text = BORROWER_SEARCH_HELP
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return _search_by_borrower(queryset, search_term, borrower_path="loan__borrower"), False
+
+    @admin.display(description=_("instalment"), ordering="instalment__number")
+    def instalment_number(self, obj):
+        return obj.instalment.number if obj.instalment_id else "—"

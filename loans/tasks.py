@@ -1,0 +1,109 @@
+"""Scheduled work (django-q2). Tasks are thin: work out the business date, fetch ids, call
+services. The schedules are installed after `migrate` and can be edited in the admin."""
+
+import logging
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import F, Sum
+from django.utils import timezone
+
+from .models import Instalment, Loan
+from .money import to_fen
+from .services import payments
+from .services.end_of_day import run_end_of_day
+
+log = logging.getLogger(__name__)
+OPEN = ["pending", "due", "overdue"]
+
+
+def _business_date(intended: str | datetime | None) -> date:
+    """The schedule's intended time decides the business date, so a task that starts late
+    (or is retried after midnight) still works on the day it was meant for."""
+    if isinstance(intended, str):
+        intended = datetime.fromisoformat(intended)
+    return timezone.localdate(intended) if intended else timezone.localdate()
+
+
+def end_of_day(intended=None) -> str:
+    days = run_end_of_day(through=_business_date(intended))
+    return f"{len(days)} business date(s) processed"
+
+
+def auto_debit(slot: str, intended=None) -> str:
+    """自动扣款 (auto-debit): on the due date early morning and at 17:00, and the next morning,
+    ask the gateway to collect what is due from each borrower's default card."""
+    today = _business_date(intended)
+    due_date = today - timedelta(days=1) if slot == "next_morning" else today
+    candidates = (
+        Instalment.objects.filter(
+            loan__status=Loan.Status.ACTIVE,
+            status__in=OPEN,
+            due_date__lte=due_date,
+            loan__instalments__due_date=due_date,
+        )
+        .values("loan_id")
+        .annotate(
+            amount=Sum(
+                F("principal_due")
+                - F("principal_paid")
+                + F("interest_due")
+                - F("interest_paid")
+                + F("penalty_due")
+                - F("penalty_paid")
+                + F("fee_due")
+                - F("fee_paid")
+            )
+        )
+        .order_by("loan_id")
+    )
+    requested = 0
+    for row in candidates.iterator():
+        if row["amount"] <= 0:
+            continue
+        loan = Loan.objects.get(pk=row["loan_id"])
+        attempt = payments.request_auto_debit(
+            loan=loan, business_date=today, slot=slot, amount=to_fen(Decimal(row["amount"]))
+        )
+        requested += attempt is not None
+    log.info("auto-debit %s for %s: %d attempts", slot, today, requested)
+    return f"{requested} debit attempts"
+
+
+SCHEDULES = [
+    # (name, function, args, cron in Asia/Shanghai)
+    ("日终 End of day", "loans.tasks.end_of_day", "", "10 0 * * *"),
+    (
+        "自动扣款 Auto-debit: due date, morning",
+        "loans.tasks.auto_debit",
+        "'due_morning'",
+        "0 6 * * *",
+    ),
+    (
+        "自动扣款 Auto-debit: due date, 17:00",
+        "loans.tasks.auto_debit",
+        "'due_evening'",
+        "0 17 * * *",
+    ),
+    ("自动扣款 Auto-debit: next morning", "loans.tasks.auto_debit", "'next_morning'", "30 6 * * *"),
+]
+
+
+def install_schedules(**kwargs) -> None:
+    """Create the schedules that do not exist yet; ones staff have edited are left alone."""
+    from django_q.models import Schedule
+
+    for name, func, args, cron in SCHEDULES:
+        if Schedule.objects.filter(name=name).exists():
+            continue
+        schedule = Schedule(
+            name=name,
+            func=func,
+            args=args or None,
+            schedule_type=Schedule.CRON,
+            cron=cron,
+            intended_date_kwarg="intended",
+            repeats=-1,
+        )
+        schedule.next_run = schedule.calculate_next_run()
+        schedule.save()
