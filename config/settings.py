@@ -157,9 +157,29 @@ PAYMENT_GATEWAY_TOLERANCE_SECONDS = env.int("PAYMENT_GATEWAY_TOLERANCE_SECONDS",
 # --- SMS -----------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.console.SmsBackend")
 SMS_SIGNATURE = env.str("SMS_SIGNATURE", default="【微众银行】")
+# Reminders, overdue and collection SMS go out only inside this window (Asia/Shanghai).
+SMS_SEND_WINDOW = (
+    env.str("SMS_WINDOW_START", default="08:00"),
+    env.str("SMS_WINDOW_END", default="21:00"),
+)
+SMS_COLLECTION_DAILY_CAP = env.int("SMS_COLLECTION_DAILY_CAP", default=3)
+SMS_BATCH_SIZE = env.int("SMS_BATCH_SIZE", default=500)
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms.log"))
 SERVICE_PHONE = env.str("SERVICE_PHONE", default="95384")
 LENDER_NAME = env.str("LENDER_NAME", default="深圳前海微众银行股份有限公司")
+# Tencent Cloud SMS (SMS_BACKEND=notifications.backends.tencent.SmsBackend). The sign name is the
+# approved 【】 signature without brackets; one generic template whose only parameter {1} carries
+# the text, unless TENCENT_SMS_TEMPLATE_IDS maps a template code to its own approved id.
+TENCENT_SMS_SECRET_ID = env.str("TENCENT_SMS_SECRET_ID", default="")
+TENCENT_SMS_SECRET_KEY = env.str("TENCENT_SMS_SECRET_KEY", default="")
+TENCENT_SMS_SDK_APP_ID = env.str("TENCENT_SMS_SDK_APP_ID", default="")
+TENCENT_SMS_SIGN_NAME = env.str("TENCENT_SMS_SIGN_NAME", default=SMS_SIGNATURE.strip("【】"))
+TENCENT_SMS_TEMPLATE_ID = env.str("TENCENT_SMS_TEMPLATE_ID", default="")
+TENCENT_SMS_TEMPLATE_IDS = env.json("TENCENT_SMS_TEMPLATE_IDS", default={})
+TENCENT_SMS_REGION = env.str("TENCENT_SMS_REGION", default="ap-guangzhou")
+TENCENT_SMS_ENDPOINT = env.str("TENCENT_SMS_ENDPOINT", default="sms.tencentcloudapi.com")
+TENCENT_SMS_SCHEME = env.str("TENCENT_SMS_SCHEME", default="https")
+TENCENT_SMS_TIMEOUT = env.int("TENCENT_SMS_TIMEOUT", default=10)
 
 # --- Task queue (django-q2) -------------------------------------------------------------------
 # The ORM broker is named explicitly: without it django-q2 silently expects Redis.
@@ -179,6 +199,16 @@ if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
     Q_CLUSTER["orm"] = "default"
+
+# --- Cache ----------------------------------------------------------------------------------
+# Rate limits (e.g. the public /verify/ page) count here. Redis shares the counts between
+# processes and servers; the in-memory default counts per process, fine for one-process runs.
+if REDIS_URL:
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    }
+else:
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 LOGGING = {
     "version": 1,

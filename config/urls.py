@@ -5,5 +5,6 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
     path("gateway/", include("loans.gateway_urls")),
+    path("", include("notifications.urls")),
     path("", include("loans.urls")),
 ]

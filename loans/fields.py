@@ -3,6 +3,11 @@ from django.db import models
 from . import crypto
 
 
+class Ciphertext(str):
+    """A value already encrypted with our keys (e.g. copied from another encrypted column):
+    stored as it is, not encrypted a second time."""
+
+
 class EncryptedTextField(models.TextField):
     """A text column holding a Fernet token; Python sees the plaintext.
 
@@ -16,6 +21,8 @@ class EncryptedTextField(models.TextField):
         return crypto.decrypt(value)
 
     def get_prep_value(self, value):
+        if isinstance(value, Ciphertext):
+            return str(value)
         value = super().get_prep_value(value)
         if value is None or value == "":
             return value

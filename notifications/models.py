@@ -1,17 +1,23 @@
-"""短信 (SMS): every message is a row in the outbox before it is sent."""
+"""短信 (SMS): editable templates, the reminder cadence, and the outbox every message passes
+through before it is sent."""
 
+from django.core.exceptions import ValidationError
 from django.db import models
+from django.template import Context, Template, TemplateSyntaxError
 from django.utils.translation import gettext_lazy as _
 
 from loans.fields import EncryptedTextField
 from loans.models import Borrower
 
 
+class Purpose(models.TextChoices):
+    TRANSACTIONAL = "transactional", _("Transactional")
+    COLLECTION = "collection", _("Collection")
+    MARKETING = "marketing", _("Marketing")
+
+
 class SmsMessage(models.Model):
-    class Purpose(models.TextChoices):
-        TRANSACTIONAL = "transactional", _("Transactional")
-        COLLECTION = "collection", _("Collection")
-        MARKETING = "marketing", _("Marketing")
+    Purpose = Purpose  # so callers can say SmsMessage.Purpose.COLLECTION
 
     class Status(models.TextChoices):
         QUEUED = "queued", _("Queued")
@@ -43,6 +49,9 @@ class SmsMessage(models.Model):
     error = models.CharField(_("error"), max_length=300, blank=True)
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     send_after = models.DateTimeField(_("not before"))
+    # Reminders, overdue and collection messages wait out the night; OTP codes and
+    # confirmations of what the borrower has just done do not.
+    obeys_quiet_hours = models.BooleanField(_("waits for daytime"), default=True)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
@@ -68,3 +77,90 @@ class SmsMessage(models.Model):
         from loans.kyc import mask_mobile
 
         return mask_mobile(self.phone)
+
+
+class SmsTemplate(models.Model):
+    """A message text in Django template syntax, Chinese with an English variant. The
+    signature and the verification code are added around it when a message is made."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=100)
+    purpose = models.CharField(_("purpose"), max_length=16, choices=Purpose.choices)
+    body_zh = models.TextField(_("text (Chinese)"))
+    body_en = models.TextField(_("text (English)"))
+    # What the template may use, with sample values for the preview and the save-time check.
+    sample_context = models.JSONField(_("sample data"), default=dict, blank=True)
+    is_active = models.BooleanField(_("active"), default=True)
+    updated_at = models.DateTimeField(_("updated"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("SMS template")
+        verbose_name_plural = _("SMS templates")
+        ordering = ["code"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def render(self, context: dict, *, language: str = "zh-hans") -> str:
+        body = self.body_en if language == "en" else self.body_zh
+        return Template(body).render(Context(context, autoescape=False)).strip()
+
+    def clean(self) -> None:
+        errors = {}
+        for field, language in (("body_zh", "zh-hans"), ("body_en", "en")):
+            try:
+                text = self.render(self.sample_context or {}, language=language)
+            except TemplateSyntaxError as exc:
+                errors[field] = _("The template does not render: %(error)s") % {"error": exc}
+                continue
+            except Exception as exc:  # noqa: BLE001 - any rendering failure blocks the save
+                errors[field] = _("The template does not render: %(error)s") % {"error": exc}
+                continue
+            if not text:
+                errors[field] = _("The text renders empty with the sample data.")
+            elif "http" in text.lower() or "www." in text.lower():
+                errors[field] = _("Messages never contain links (scam texts do).")
+        if errors:
+            raise ValidationError(errors)
+
+
+class CadenceStep(models.Model):
+    """When reminders go out, in days from the due date (−3 = three days before). Overdue
+    steps may repeat every N days after the last fixed step while the loan stays overdue."""
+
+    class Kind(models.TextChoices):
+        DUE = "due", _("Due reminder")
+        OVERDUE = "overdue", _("Overdue notice")
+
+    kind = models.CharField(_("kind"), max_length=10, choices=Kind.choices)
+    offset_days = models.SmallIntegerField(_("days from the due date"))
+    repeat_every_days = models.PositiveSmallIntegerField(
+        _("then repeat every (days)"),
+        null=True,
+        blank=True,
+        help_text=_("Only for the last overdue step: keep reminding while overdue."),
+    )
+    is_active = models.BooleanField(_("active"), default=True)
+
+    class Meta:
+        verbose_name = _("reminder step")
+        verbose_name_plural = _("reminder cadence")
+        ordering = ["kind", "offset_days"]
+        constraints = [
+            models.UniqueConstraint(fields=["kind", "offset_days"], name="cadence_step_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} T{self.offset_days:+d}"
+
+    def clean(self) -> None:
+        if self.kind == self.Kind.DUE and self.offset_days > 0:
+            raise ValidationError(
+                {"offset_days": _("Due reminders go out on or before the due date.")}
+            )
+        if self.kind == self.Kind.OVERDUE and self.offset_days < 1:
+            raise ValidationError(
+                {"offset_days": _("Overdue notices start the day after the due date.")}
+            )
+        if self.repeat_every_days is not None and self.kind != self.Kind.OVERDUE:
+            raise ValidationError({"repeat_every_days": _("Only overdue notices repeat.")})

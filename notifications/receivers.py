@@ -1,4 +1,5 @@
-"""What notifications does when `loans` says something happened."""
+"""What notifications does when `loans` says something happened. Every handler runs after
+the change committed and queues (and, in daytime or when immediate, sends) one message."""
 
 from django.dispatch import receiver
 
@@ -6,7 +7,88 @@ from loans import signals
 
 from . import services
 
+DECIDED_TEMPLATES = {
+    "approved": "application_approved",
+    "pending_review": "application_review",
+    "rejected": "application_rejected",
+}
+
 
 @receiver(signals.login_code_requested)
 def on_login_code_requested(sender, borrower, code, request_id, **kwargs):
     services.send_login_code(borrower=borrower, code=code, request_id=request_id)
+
+
+@receiver(signals.application_decided)
+def on_application_decided(sender, application, **kwargs):
+    template = DECIDED_TEMPLATES.get(application.status)
+    if template:
+        services.queue_from_template(
+            borrower=application.borrower,
+            template_code=template,
+            context={"amount": f"{application.amount:.2f}"},
+            dedupe_key=f"application:{application.pk}:{application.status}",
+        )
+
+
+@receiver(signals.contract_signed)
+def on_contract_signed(sender, contract, **kwargs):
+    application = contract.application
+    services.queue_from_template(
+        borrower=application.borrower,
+        template_code="contract_signed",
+        context={
+            "contract_number": contract.number,
+            "amount": f"{application.amount:.2f}",
+            "apr": f"{application.apr_percent:.2f}",
+        },
+        dedupe_key=f"contract-signed:{contract.pk}",
+        immediate=True,  # the borrower has just signed
+    )
+
+
+@receiver(signals.loan_disbursed)
+def on_loan_disbursed(sender, loan, **kwargs):
+    first = loan.instalments.order_by("number").first()
+    services.queue_from_template(
+        borrower=loan.borrower,
+        template_code="loan_disbursed",
+        context={
+            "amount": f"{loan.principal:.2f}",
+            "first_due_date": first.due_date.isoformat(),
+            "first_payment": f"{first.principal_due + first.interest_due:.2f}",
+        },
+        dedupe_key=f"disbursed:{loan.pk}",
+    )
+
+
+@receiver(signals.repayment_posted)
+def on_repayment_posted(sender, repayment, **kwargs):
+    if repayment.settled_loan:
+        return  # the settlement message says it all
+    loan = repayment.loan
+    services.queue_from_template(
+        borrower=loan.borrower,
+        template_code="repayment_received",
+        context={
+            "amount": f"{repayment.amount:.2f}",
+            "value_date": repayment.value_date.isoformat(),
+            "settled": False,
+            "remaining": f"{loan.outstanding_principal:.2f}",
+        },
+        dedupe_key=f"repayment:{repayment.pk}",
+        # A payment the borrower just made is confirmed at once; an automatic debit at
+        # 06:00 is not something they did, so it waits for the morning.
+        immediate=repayment.channel != "auto_debit",
+    )
+
+
+@receiver(signals.loan_settled)
+def on_loan_settled(sender, loan, **kwargs):
+    services.queue_from_template(
+        borrower=loan.borrower,
+        template_code="loan_settled",
+        context={"principal": f"{loan.principal:.2f}", "settled_on": loan.settled_on.isoformat()},
+        dedupe_key=f"settled:{loan.pk}",
+        immediate=True,
+    )

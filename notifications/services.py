@@ -14,7 +14,8 @@ from loans.models import Borrower
 from loans.models.borrowers import mobile_index
 
 from .backends import get_backend
-from .models import SmsMessage
+from .models import SmsMessage, SmsTemplate
+from .timing import in_send_window, next_send_time, retry_time
 
 # No 0/O or 1/I/L: people read these codes off a phone screen.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -39,9 +40,14 @@ def queue_sms(
     purpose: str,
     dedupe_key: str,
     send_after: datetime | None = None,
+    obeys_quiet_hours: bool = True,
 ) -> SmsMessage | None:
-    """Put one message in the outbox; None when a message with this dedupe key exists."""
+    """Put one message in the outbox; None when a message with this dedupe key exists.
+    A message that obeys quiet hours and is queued at night waits for the morning."""
     code = verification_code()
+    send_after = send_after or timezone.now()
+    if obeys_quiet_hours:
+        send_after = next_send_time(send_after)
     message = SmsMessage(
         borrower=borrower,
         phone=borrower.mobile,
@@ -51,7 +57,8 @@ def queue_sms(
         purpose=purpose,
         dedupe_key=dedupe_key,
         verification_code=code,
-        send_after=send_after or timezone.now(),
+        send_after=send_after,
+        obeys_quiet_hours=obeys_quiet_hours,
     )
     with transaction.atomic():
         SmsMessage.objects.bulk_create([message], ignore_conflicts=True)
@@ -59,11 +66,19 @@ def queue_sms(
     return SmsMessage.objects.filter(dedupe_key=dedupe_key, verification_code=code).first()
 
 
+def sendable(now: datetime):
+    """Queued messages whose time has come; at night only those that need not wait."""
+    rows = SmsMessage.objects.filter(status=SmsMessage.Status.QUEUED, send_after__lte=now)
+    return rows if in_send_window(now) else rows.filter(obeys_quiet_hours=False)
+
+
 def send_messages(ids: Iterable[int]) -> int:
-    """Claim the queued messages among `ids`, send them in one backend call, record results.
-    Returns how many were sent."""
+    """Claim the sendable messages among `ids`, send them in one backend call, record results.
+    Failures go back to the queue with a growing wait, and after MAX_ATTEMPTS stay failed,
+    with the provider's error, for staff to see. Returns how many were sent."""
+    now = timezone.now()
     with transaction.atomic():
-        rows = SmsMessage.objects.filter(pk__in=list(ids), status=SmsMessage.Status.QUEUED)
+        rows = sendable(now).filter(pk__in=list(ids))
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(skip_locked=True)
         claimed = list(rows.select_related("borrower"))
@@ -82,9 +97,11 @@ def send_messages(ids: Iterable[int]) -> int:
                 status=SmsMessage.Status.SENT, provider_id=result.provider_id, sent_at=now, error=""
             )
         else:
-            retry = message.attempts + 1 < MAX_ATTEMPTS
+            attempts = message.attempts + 1
+            retry = attempts < MAX_ATTEMPTS
             SmsMessage.objects.filter(pk=message.pk).update(
                 status=SmsMessage.Status.QUEUED if retry else SmsMessage.Status.FAILED,
+                send_after=retry_time(now, attempts) if retry else message.send_after,
                 error=result.error[:300],
             )
     return sent
@@ -99,7 +116,35 @@ def send_login_code(*, borrower: Borrower, code: str, request_id: str) -> SmsMes
         body=body,
         purpose=SmsMessage.Purpose.TRANSACTIONAL,
         dedupe_key=f"login-code:{request_id}",
+        obeys_quiet_hours=False,
     )
     if message:
+        transaction.on_commit(lambda: send_messages([message.pk]))
+    return message
+
+
+def queue_from_template(
+    *,
+    borrower: Borrower,
+    template_code: str,
+    context: dict,
+    dedupe_key: str,
+    immediate: bool = False,
+) -> SmsMessage | None:
+    """A lifecycle message from its staff-edited template. `immediate` for confirmations of
+    what the borrower has just done, which go out at any hour."""
+    template = SmsTemplate.objects.filter(code=template_code, is_active=True).first()
+    if template is None:
+        return None
+    body = template.render({"service_phone": settings.SERVICE_PHONE, **context})
+    message = queue_sms(
+        borrower=borrower,
+        template=template_code,
+        body=body,
+        purpose=template.purpose,
+        dedupe_key=dedupe_key,
+        obeys_quiet_hours=not immediate,
+    )
+    if message is not None and message.send_after <= timezone.now():
         transaction.on_commit(lambda: send_messages([message.pk]))
     return message

@@ -1,1 +1,1 @@
-from . import borrowers, credit, eod, lending, payments  # noqa: F401  (registers the ModelAdmins)
+from . import borrowers, credit, eod, lending, loans, payments  # noqa: F401  (registers the ModelAdmins)

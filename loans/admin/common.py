@@ -1,5 +1,7 @@
 """Small pieces shared by the back-office admin pages."""
 
+from decimal import Decimal
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
@@ -8,6 +10,21 @@ from django.db import connection
 from django.template.response import TemplateResponse
 from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
+
+from ..models import Borrower
+from ..selectors import search_borrowers
+
+BORROWER_SEARCH_HELP = _("Exact resident ID number or mobile of the borrower.")
+
+
+def search_by_borrower(queryset, term: str, *, borrower_path: str):
+    """Exact ID number or mobile through the blind index; nothing is decrypted."""
+    borrowers = search_borrowers(queryset=Borrower.objects.all(), term=term)
+    return queryset.filter(**{f"{borrower_path}__in": borrowers})
+
+
+def format_percent(rate: Decimal | None) -> str:
+    return f"{rate * 100:.4f}%" if rate is not None else "—"
 
 
 class EstimatedCountPaginator(Paginator):

@@ -1,11 +1,10 @@
-"""借款 (lending) in the back office: products, the application review queue, contracts, loans,
-repayments and the ledger. Every change goes through `loans.services`; these pages only ask
-for input and report what the services said."""
+"""借款 (lending) in the back office: products, the application review queue and contracts.
+Loans, repayments and the ledger are in `loans.admin.loans`. Every change goes through
+`loans.services`; these pages only ask for input and report what the services said."""
 
 import functools
 import re
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 from django import forms
 from django.contrib import admin, messages
@@ -14,47 +13,23 @@ from django.db.models import Case, IntegerField, Value, When
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
 from .. import pricing
-from ..models import (
-    Borrower,
-    Channel,
-    Contract,
-    Instalment,
-    Loan,
-    LoanApplication,
-    LoanProduct,
-    LoanTransaction,
-    Repayment,
-)
+from ..models import Contract, LoanApplication, LoanProduct
 from ..models.products import METHOD_LABELS
-from ..selectors import search_borrowers
 from ..services import lending as lending_services
-from ..services import repayments as repayment_services
-from .common import BackOfficeAdmin, ReadOnlyAdmin, ReasonForm, action_with_form
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-BORROWER_SEARCH_HELP = _("Exact resident ID number or mobile of the borrower.")
-
-
-def _search_by_borrower(queryset, term: str, *, borrower_path: str):
-    """Exact ID number or mobile through the blind index; nothing is decrypted."""
-    borrowers = search_borrowers(queryset=Borrower.objects.all(), term=term)
-    return queryset.filter(**{f"{borrower_path}__in": borrowers})
-
-
-def _yuan(amount: Decimal) -> str:
-    return f"{amount:.2f}"
-
-
-def _percent(rate: Decimal | None) -> str:
-    return f"{rate * 100:.4f}%" if rate is not None else "—"
-
+from .common import (
+    BORROWER_SEARCH_HELP,
+    BackOfficeAdmin,
+    ReadOnlyAdmin,
+    action_with_form,
+    format_percent,
+    search_by_borrower,
+)
 
 # --- Products -----------------------------------------------------------------------------
 
@@ -195,7 +170,7 @@ class LoanProductAdmin(BackOfficeAdmin):
 
     @admin.display(description=_("highest daily rate"), ordering="max_daily_rate")
     def max_daily_rate_percent(self, obj):
-        return _percent(obj.max_daily_rate)
+        return format_percent(obj.max_daily_rate)
 
     @admin.display(description=_("worst-case APR"))
     def worst_apr(self, obj):
@@ -291,11 +266,11 @@ class LoanApplicationAdmin(ReadOnlyAdmin):
     def get_search_results(self, request, queryset, search_term):
         if not search_term.strip():
             return queryset, False
-        return _search_by_borrower(queryset, search_term, borrower_path="borrower"), False
+        return search_by_borrower(queryset, search_term, borrower_path="borrower"), False
 
     @admin.display(description=_("daily rate"), ordering="daily_rate")
     def daily_rate_percent(self, obj):
-        return _percent(obj.daily_rate)
+        return format_percent(obj.daily_rate)
 
     @admin.display(description=_("APR"), ordering="apr_percent")
     def apr(self, obj):
@@ -460,305 +435,3 @@ class ContractAdmin(ReadOnlyAdmin):
             as_attachment=True, filename=f"contract-{contract.number}.html"
         )
         return response
-
-
-# --- Loans --------------------------------------------------------------------------------
-
-
-def _today_in_shanghai():
-    return timezone.localdate(timezone=SHANGHAI)
-
-
-class PostPaymentForm(forms.Form):
-    amount = forms.DecimalField(
-        label=_("Amount (yuan)"), max_digits=14, decimal_places=2, min_value=Decimal("0.01")
-    )
-    channel = forms.ChoiceField(label=_("Channel"), choices=Channel.choices)
-    external_id = forms.CharField(
-        label=_("External transaction id"),
-        max_length=64,
-        help_text=_("The channel's own id: the same id is never posted twice."),
-    )
-    value_date = forms.DateField(
-        label=_("Value date"), initial=_today_in_shanghai, help_text=_("YYYY-MM-DD")
-    )
-
-
-class ReadOnlyTabularInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-
-class InstalmentInline(ReadOnlyTabularInline):
-    model = Instalment
-    fields = [
-        "number",
-        "due_date",
-        "principal_due",
-        "interest_due",
-        "penalty_due",
-        "principal_paid",
-        "interest_paid",
-        "penalty_paid",
-        "status",
-        "paid_on",
-    ]
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("loan")  # each row's title names it
-
-
-class LoanTransactionInline(ReadOnlyTabularInline):
-    model = LoanTransaction
-    fields = [
-        "created_at",
-        "kind",
-        "instalment_number",
-        "principal",
-        "interest",
-        "penalty",
-        "fee",
-        "value_date",
-    ]
-    readonly_fields = fields
-
-    def get_queryset(self, request):
-        return super().get_queryset(request).select_related("instalment")
-
-    @admin.display(description=_("instalment"))
-    def instalment_number(self, obj):
-        return obj.instalment.number if obj.instalment_id else "—"
-
-
-@admin.register(Loan)
-class LoanAdmin(ReadOnlyAdmin):
-    list_display = [
-        "id",
-        "borrower",
-        "principal",
-        "term",
-        "method",
-        "daily_rate_percent",
-        "outstanding_principal",
-        "status",
-        "days_past_due",
-        "bucket",
-        "drawdown_date",
-    ]
-    list_display_links = ["id", "borrower"]
-    list_filter = ["status", "bucket", "method", "write_off_candidate", "drawdown_date"]
-    list_select_related = ["borrower", "product"]
-    search_fields = ["borrower__id_number_index"]  # searched through the blind index, see below
-    search_help_text = BORROWER_SEARCH_HELP
-    inlines = [InstalmentInline, LoanTransactionInline]
-    actions = ["post_payment"]
-    fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    "borrower",
-                    ("application", "contract"),
-                    ("product", "credit_line"),
-                    ("principal", "term", "method"),
-                    ("daily_rate", "apr_percent"),
-                    ("penalty_multiplier", "grace_days"),
-                    "drawdown_date",
-                ]
-            },
-        ),
-        (
-            _("Balance"),
-            {
-                "fields": [
-                    ("outstanding_principal", "status", "settled_on"),
-                    ("last_prepayment_date", "prepayment_interest_base"),
-                    ("days_past_due", "bucket", "write_off_candidate"),
-                    "repayments_link",
-                ]
-            },
-        ),
-    ]
-    readonly_fields = ["repayments_link"]
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        return _search_by_borrower(queryset, search_term, borrower_path="borrower"), False
-
-    @admin.display(description=_("daily rate"), ordering="daily_rate")
-    def daily_rate_percent(self, obj):
-        return _percent(obj.daily_rate)
-
-    @admin.display(description=_("repayments"))
-    def repayments_link(self, obj):
-        url = reverse("admin:loans_repayment_changelist")
-        return format_html('<a href="{}?loan__id__exact={}">{}</a>', url, obj.pk, _("Repayments"))
-
-    def has_post_repayment_permission(self, request) -> bool:
-        return request.user.has_perm("loans.post_repayment_loan")
-
-    @admin.action(description=_("Post a payment"), permissions=["post_repayment"])
-    def post_payment(self, request, queryset):
-        if queryset.count() != 1:
-            self.message_user(
-                request, _("Select exactly one loan to post a payment to."), messages.WARNING
-            )
-            return None
-
-        def apply_one(loan, data):
-            already = Repayment.objects.filter(external_id=data["external_id"].strip()).first()
-            repayment = repayment_services.post_repayment(
-                loan=loan,
-                amount=data["amount"],
-                channel=data["channel"],
-                external_id=data["external_id"],
-                value_date=data["value_date"],
-                actor=request.user,
-            )
-            if already is not None:
-                raise ValidationError(
-                    _(
-                        "Transaction %(id)s was already posted on %(date)s (¥%(amount)s); "
-                        "nothing changed."
-                    )
-                    % {
-                        "id": already.external_id,
-                        "date": already.value_date,
-                        "amount": already.amount,
-                    }
-                )
-            self.message_user(
-                request,
-                _(
-                    "%(loan)s: ¥%(amount)s posted — penalty ¥%(penalty)s, interest "
-                    "¥%(interest)s, principal ¥%(principal)s (of which prepaid ¥%(prepaid)s), "
-                    "to refund ¥%(unapplied)s."
-                )
-                % {
-                    "loan": loan,
-                    "amount": _yuan(repayment.amount),
-                    "penalty": _yuan(repayment.penalty),
-                    "interest": _yuan(repayment.interest),
-                    "principal": _yuan(repayment.principal),
-                    "prepaid": _yuan(repayment.prepaid_principal),
-                    "unapplied": _yuan(repayment.unapplied),
-                }
-                + (" " + str(_("The loan is settled.")) if repayment.settled_loan else ""),
-                messages.SUCCESS,
-            )
-
-        return action_with_form(
-            self,
-            request,
-            queryset,
-            form_class=PostPaymentForm,
-            title=_("Post a payment"),
-            apply_one=apply_one,
-        )
-
-
-# --- Repayments and the ledger ------------------------------------------------------------
-
-
-@admin.register(Repayment)
-class RepaymentAdmin(ReadOnlyAdmin):
-    list_display = [
-        "external_id",
-        "loan",
-        "amount",
-        "channel",
-        "value_date",
-        "status",
-        "principal",
-        "interest",
-        "penalty",
-        "prepaid_principal",
-        "unapplied",
-        "settled_loan",
-        "posted_at",
-    ]
-    list_filter = ["status", "channel", "value_date"]
-    list_select_related = ["loan"]
-    search_fields = ["=external_id"]
-    search_help_text = _("Exact external transaction id.")
-    actions = ["reverse"]
-    fieldsets = [
-        (
-            None,
-            {
-                "fields": [
-                    ("external_id", "channel"),
-                    "loan",
-                    ("amount", "value_date", "status"),
-                    ("posted_at", "posted_by"),
-                ]
-            },
-        ),
-        (
-            _("Allocation"),
-            {
-                "fields": [
-                    ("penalty", "interest", "fee", "principal"),
-                    ("prepaid_principal", "unapplied", "settled_loan"),
-                ]
-            },
-        ),
-        (
-            _("Reversal"),
-            {"fields": [("reversed_at", "reversed_by"), "reversal_reason", "before"]},
-        ),
-    ]
-
-    def has_post_repayment_permission(self, request) -> bool:
-        return request.user.has_perm("loans.post_repayment_loan")
-
-    @admin.action(description=_("Reverse (a bounced payment)"), permissions=["post_repayment"])
-    def reverse(self, request, queryset):
-        return action_with_form(
-            self,
-            request,
-            queryset,
-            form_class=ReasonForm,
-            title=_("Reverse repayments"),
-            apply_one=lambda repayment, data: repayment_services.reverse_repayment(
-                repayment=repayment, reason=data["reason"], actor=request.user
-            ),
-        )
-
-
-@admin.register(LoanTransaction)
-class LoanTransactionAdmin(ReadOnlyAdmin):
-    list_display = [
-        "id",
-        "loan",
-        "instalment_number",
-        "kind",
-        "value_date",
-        "principal",
-        "interest",
-        "penalty",
-        "fee",
-        "repayment",
-        "created_at",
-    ]
-    list_filter = ["kind", "value_date"]
-    list_select_related = ["loan", "instalment", "repayment"]
-    search_fields = ["loan__borrower__id_number_index"]  # through the blind index, see below
-    search_help_text = BORROWER_SEARCH_HELP
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        return _search_by_borrower(queryset, search_term, borrower_path="loan__borrower"), False
-
-    @admin.display(description=_("instalment"), ordering="instalment__number")
-    def instalment_number(self, obj):
-        return obj.instalment.number if obj.instalment_id else "—"

@@ -19,6 +19,7 @@ from django.urls import reverse
 from django.utils import timezone
 from stdnum import luhn
 
+from loans import reconcile
 from loans.gateway import signing
 from loans.gateway.base import GatewayBackend
 from loans.models import (
@@ -181,6 +182,7 @@ def test_a_forged_notification_is_refused_logged_and_posts_nothing(client, attem
     response = client.post(URL, data=b"{}", content_type="application/json")
     assert response.status_code == 401
     assert GatewayNotification.objects.filter(outcome=Outcome.FORGED).count() == 2
+    assert reconcile.differences() == []
 
 
 def test_a_stale_timestamp_is_refused_even_when_signed(client, attempt, caplog):
@@ -255,6 +257,7 @@ def test_a_replayed_notification_is_accepted_once_and_then_a_duplicate(
     assert third.status_code == 200
     assert GatewayNotification.objects.order_by("-id").first().outcome == Outcome.DUPLICATE
     assert Repayment.objects.count() == 1
+    assert reconcile.differences() == []
 
 
 def test_a_genuine_notification_the_ledger_refuses_is_logged_and_changes_nothing(client, attempt):
