@@ -25,6 +25,17 @@ VIEW_LENDING = VIEW_LOANS + [
 VIEW_LEDGER = ["loans.view_loantransaction"]
 VIEW_PAYMENTS = ["loans.view_bankcard", "loans.view_debitattempt", "loans.view_gatewaynotification"]
 VIEW_END_OF_DAY = ["loans.view_businessday", "django_q.view_schedule"]
+VIEW_SMS = [
+    "notifications.view_smsmessage",
+    "notifications.view_smstemplate",
+    "notifications.view_cadencestep",
+]
+MANAGE_SMS = [
+    "notifications.change_smsmessage",
+    "notifications.add_smstemplate",
+    "notifications.change_smstemplate",
+    "notifications.change_cadencestep",
+]
 
 ROLES: dict[str, list[str]] = {
     "风控专员 Risk officer": VIEW_CREDIT
@@ -55,11 +66,14 @@ ROLES: dict[str, list[str]] = {
     + VIEW_LENDING
     + VIEW_LEDGER
     + VIEW_PAYMENTS
-    + VIEW_END_OF_DAY,
+    + VIEW_END_OF_DAY
+    + VIEW_SMS
+    + MANAGE_SMS,
     "客服 Customer service": VIEW_CREDIT
     + ["loans.request_review_creditassessment", "loans.reveal_pii"]
     + VIEW_LOANS
-    + ["loans.view_loanapplication", "loans.view_contract", "loans.view_repayment"],
+    + ["loans.view_loanapplication", "loans.view_contract", "loans.view_repayment"]
+    + ["notifications.view_smsmessage"],
     "催收员 Collector": ["loans.view_borrower", "loans.view_creditline"]
     + VIEW_LOANS
     + ["loans.view_repayment"],
@@ -71,7 +85,8 @@ ROLES: dict[str, list[str]] = {
     + VIEW_LENDING
     + VIEW_LEDGER
     + VIEW_PAYMENTS
-    + VIEW_END_OF_DAY,
+    + VIEW_END_OF_DAY
+    + VIEW_SMS,
 }
 
 

@@ -67,6 +67,10 @@ class SmsMessage(models.Model):
             ),
             models.Index(fields=["phone_index", "verification_code"], name="sms_verification"),
             models.Index(fields=["borrower", "purpose", "created_at"], name="sms_borrower_purpose"),
+            # Delivery receipts find their message by the provider's serial number.
+            models.Index(
+                fields=["provider_id"], name="sms_provider_id", condition=~models.Q(provider_id="")
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,7 @@
 """Queueing and sending SMS. Every message is an outbox row first; sending claims rows so two
 workers never send the same one."""
 
+import logging
 import secrets
 from collections.abc import Iterable
 from datetime import datetime
@@ -13,9 +14,11 @@ from django.utils import timezone
 from loans.models import Borrower
 from loans.models.borrowers import mobile_index
 
-from .backends import get_backend
+from .backends import SendResult, get_backend
 from .models import SmsMessage, SmsTemplate
 from .timing import in_send_window, next_send_time, retry_time
+
+log = logging.getLogger(__name__)
 
 # No 0/O or 1/I/L: people read these codes off a phone screen.
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
@@ -87,7 +90,11 @@ def send_messages(ids: Iterable[int]) -> int:
         )
     if not claimed:
         return 0
-    results = get_backend().send(claimed)
+    try:
+        results = get_backend().send(claimed)
+    except Exception as exc:  # noqa: BLE001 - a broken backend must not strand claimed rows
+        log.exception("SMS backend failed for %d messages", len(claimed))
+        results = [SendResult(ok=False, error=f"backend error: {exc}")] * len(claimed)
     now = timezone.now()
     sent = 0
     for message, result in zip(claimed, results, strict=True):

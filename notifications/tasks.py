@@ -9,6 +9,7 @@ from django_q.tasks import async_task
 
 from . import services
 from .reminders import queue_reminders
+from .tasks_receipts import pull_delivery_receipts  # noqa: F401  (scheduled below)
 
 
 def send_reminders(intended=None) -> str:
@@ -41,6 +42,7 @@ SCHEDULES = [
     # 08:00 when quiet hours end; the dispatcher runs every minute.
     ("短信提醒 SMS reminders", "notifications.tasks.send_reminders", "30 0 * * *"),
     ("短信发送 SMS dispatch", "notifications.tasks.dispatch", "* * * * *"),
+    ("短信回执 SMS delivery receipts", "notifications.tasks.pull_delivery_receipts", "*/5 * * * *"),
 ]
 
 

@@ -110,3 +110,18 @@ def test_quiet_hours_at_the_edges():
     assert next_send_time(local(20, 59)) == local(20, 59)
     assert next_send_time(local(21, 0)) == local(8, 0) + timedelta(days=1)
     assert next_send_time(local(7, 59)) == local(8, 0)
+
+
+class BrokenBackend(BaseSmsBackend):
+    def send(self, messages):
+        raise ConnectionError("provider unreachable")
+
+
+def test_a_backend_that_raises_leaves_nothing_stuck_in_sending(settings):
+    settings.SMS_BACKEND = "tests.notifications.test_sending.BrokenBackend"
+    with time_machine.travel(datetime(2026, 3, 2, 10, 0, tzinfo=SH), tick=False):
+        message = queue_one(factories.borrower())
+        assert services.send_messages([message.pk]) == 0
+    message.refresh_from_db()
+    assert (message.status, message.attempts) == ("queued", 1)
+    assert "provider unreachable" in message.error

@@ -1,0 +1,214 @@
+"""Tencent Cloud SMS (腾讯云短信) through the official SDK (API version 2021-01-11).
+
+Templates: Tencent only sends approved templates. This backend uses one generic approved
+template, `TENCENT_SMS_TEMPLATE_ID`, whose single parameter `{1}` carries our rendered text minus
+the 【signature】 (Tencent adds the approved sign name, `TENCENT_SMS_SIGN_NAME`, itself).
+`TENCENT_SMS_TEMPLATE_IDS` may map one of our template codes to its own approved id; such a
+template must take the same single `{1}` parameter.
+
+SendSms sends one template with one parameter list to up to 200 numbers. Our texts are personal
+(amounts, dates, and a verification code in every message), so only messages with the same
+template id *and* the same text share a request; everything else goes out one request per text.
+Never put one borrower's text in another borrower's request.
+
+Like every backend, this one never touches the database: `send` returns one `SendResult` per
+message and `pull_delivery_receipts` returns `Receipt`s; the services record them.
+"""
+
+import logging
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.utils import timezone
+from tencentcloud.common.credential import Credential
+from tencentcloud.common.exception.tencent_cloud_sdk_exception import TencentCloudSDKException
+from tencentcloud.common.profile.client_profile import ClientProfile
+from tencentcloud.common.profile.http_profile import HttpProfile
+from tencentcloud.sms.v20210111 import models, sms_client
+
+from loans.kyc import KycError, normalize_mobile
+
+from . import BaseSmsBackend, SendResult
+
+logger = logging.getLogger(__name__)
+
+MAX_NUMBERS_PER_REQUEST = 200  # SendSms limit
+MAX_RECEIPTS_PER_PULL = 100  # PullSmsSendStatus limit
+_SIGNATURE = re.compile(r"^\s*【[^】]*】")
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """One delivery report (回执) from PullSmsSendStatus."""
+
+    serial_no: str
+    phone: str  # E.164, +86…
+    delivered: bool
+    at: datetime  # when the handset received it (or the report time), tz-aware
+    code: str  # ReportStatus: SUCCESS / FAIL
+    description: str  # the carrier's status, e.g. DELIVRD / UNDELIV
+
+
+def e164(phone: str) -> str:
+    """+86 and the 11-digit mainland number; raises KycError for anything else."""
+    return "+86" + normalize_mobile(phone)
+
+
+def template_text(text: str) -> str:
+    """The rendered text without its leading 【signature】: Tencent adds the sign name."""
+    return _SIGNATURE.sub("", text, count=1).strip()
+
+
+def _sdk_error(exc: TencentCloudSDKException) -> str:
+    return f"{exc.get_code()}: {exc.get_message()}"
+
+
+class SmsBackend(BaseSmsBackend):
+    def __init__(self):
+        self._client = None
+
+    # --- configuration -------------------------------------------------------------------
+    @property
+    def client(self) -> sms_client.SmsClient:
+        if self._client is None:
+            missing = [
+                name
+                for name in (
+                    "TENCENT_SMS_SECRET_ID",
+                    "TENCENT_SMS_SECRET_KEY",
+                    "TENCENT_SMS_SDK_APP_ID",
+                )
+                if not getattr(settings, name, "")
+            ]
+            if missing:
+                raise ImproperlyConfigured(f"Tencent SMS needs {', '.join(missing)}")
+            http = HttpProfile(
+                protocol=settings.TENCENT_SMS_SCHEME,
+                endpoint=settings.TENCENT_SMS_ENDPOINT,
+                reqTimeout=settings.TENCENT_SMS_TIMEOUT,
+            )
+            self._client = sms_client.SmsClient(
+                Credential(settings.TENCENT_SMS_SECRET_ID, settings.TENCENT_SMS_SECRET_KEY),
+                settings.TENCENT_SMS_REGION,
+                ClientProfile(httpProfile=http),
+            )
+        return self._client
+
+    @staticmethod
+    def template_id(template: str) -> str:
+        ids = getattr(settings, "TENCENT_SMS_TEMPLATE_IDS", None) or {}
+        return str(ids.get(template) or settings.TENCENT_SMS_TEMPLATE_ID or "")
+
+    # --- sending -------------------------------------------------------------------------
+    def send(self, messages) -> list[SendResult]:
+        messages = list(messages)
+        results: list[SendResult | None] = [None] * len(messages)
+        # (template id, text) -> [(index, E.164 number)]: one parameter list per request.
+        groups: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+        for i, message in enumerate(messages):
+            template_id = self.template_id(message.template)
+            if not template_id:
+                results[i] = SendResult(
+                    ok=False, error=f"no Tencent template id for template {message.template!r}"
+                )
+                continue
+            try:
+                number = e164(message.phone)
+            except KycError as exc:
+                results[i] = SendResult(ok=False, error=f"invalid mobile: {exc}")
+                continue
+            groups[template_id, template_text(message.text)].append((i, number))
+
+        for (template_id, text), members in groups.items():
+            for batch in _batches(members):
+                for i, result in zip(
+                    (i for i, _ in batch),
+                    self._send_batch(template_id, text, [n for _, n in batch]),
+                    strict=True,
+                ):
+                    results[i] = result
+        return results
+
+    def _send_batch(self, template_id: str, text: str, numbers: list[str]) -> list[SendResult]:
+        request = models.SendSmsRequest()
+        request.SmsSdkAppId = settings.TENCENT_SMS_SDK_APP_ID
+        request.SignName = settings.TENCENT_SMS_SIGN_NAME
+        request.TemplateId = template_id
+        request.TemplateParamSet = [text]
+        request.PhoneNumberSet = numbers
+        try:
+            response = self.client.SendSms(request)
+        except TencentCloudSDKException as exc:
+            # Network errors arrive here too (code ClientNetworkError): the caller retries.
+            logger.warning("Tencent SendSms failed for %d number(s): %s", len(numbers), exc)
+            return [SendResult(ok=False, error=_sdk_error(exc))] * len(numbers)
+        except (ImproperlyConfigured, OSError) as exc:
+            logger.error("Tencent SendSms not attempted: %s", exc)
+            return [SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")] * len(numbers)
+
+        statuses = {_digits(s.PhoneNumber): s for s in response.SendStatusSet or []}
+        results = []
+        for number in numbers:
+            status = statuses.get(_digits(number))
+            if status is None:
+                results.append(
+                    SendResult(
+                        ok=False,
+                        error=f"no send status returned (RequestId {response.RequestId})",
+                    )
+                )
+            elif status.Code == "Ok":
+                results.append(SendResult(ok=True, provider_id=status.SerialNo or ""))
+            else:
+                results.append(SendResult(ok=False, error=f"{status.Code}: {status.Message}"))
+        return results
+
+    # --- delivery receipts -----------------------------------------------------------------
+    def pull_delivery_receipts(self, limit: int = MAX_RECEIPTS_PER_PULL) -> list[Receipt]:
+        """Pull up to `limit` (at most 100) delivery reports. Tencent hands out each report
+        once, so the caller must record what this returns. SDK errors propagate."""
+        request = models.PullSmsSendStatusRequest()
+        request.SmsSdkAppId = settings.TENCENT_SMS_SDK_APP_ID
+        request.Limit = max(1, min(int(limit), MAX_RECEIPTS_PER_PULL))
+        response = self.client.PullSmsSendStatus(request)
+        receipts = []
+        for item in response.PullSmsSendStatusSet or []:
+            if item.UserReceiveTime:
+                at = datetime.fromtimestamp(int(item.UserReceiveTime), tz=UTC)
+            else:
+                at = timezone.now()
+            receipts.append(
+                Receipt(
+                    serial_no=item.SerialNo or "",
+                    phone=item.PhoneNumber or "",
+                    delivered=item.ReportStatus == "SUCCESS",
+                    at=at,
+                    code=item.ReportStatus or "",
+                    description=item.Description or "",
+                )
+            )
+        return receipts
+
+
+def _digits(phone: str | None) -> str:
+    return re.sub(r"\D", "", phone or "")
+
+
+def _batches(members: list[tuple[int, str]]):
+    """Chunks of at most 200 numbers, each number at most once per chunk (the reply is matched
+    back to messages by number)."""
+    pending = list(members)
+    while pending:
+        batch, later, seen = [], [], set()
+        for member in pending:
+            if len(batch) < MAX_NUMBERS_PER_REQUEST and member[1] not in seen:
+                batch.append(member)
+                seen.add(member[1])
+            else:
+                later.append(member)
+        yield batch
+        pending = later
