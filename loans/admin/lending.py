@@ -110,6 +110,7 @@ class LoanProductForm(forms.ModelForm):
         # refuse it here before the model's APR check sees it.
         fee = self.cleaned_data["upfront_fee_percent"]
         if fee is not None and fee >= 100:
+            # xgettext:no-python-format
             raise ValidationError(_("The upfront fee must be below 100 % of the amount."))
         return fee
 
@@ -148,6 +149,7 @@ class LoanProductAdmin(BackOfficeAdmin):
                     "upfront_fee_percent",
                     ("penalty_multiplier", "grace_days"),
                 ],
+                # xgettext:no-python-format
                 "description": _(
                     "A product whose APR (fees included) could exceed 24 % cannot be saved."
                 ),

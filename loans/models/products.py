@@ -38,6 +38,7 @@ class LoanProduct(models.Model):
     )
     grace_days = models.PositiveSmallIntegerField(_("grace days"), default=1)
     upfront_fee_percent = models.DecimalField(
+        # xgettext:no-python-format
         _("upfront fee (% of amount)"),
         max_digits=5,
         decimal_places=2,
@@ -101,7 +102,7 @@ PRODUCT_PROBLEMS = {
     "amount_range": _("The minimum draw must be positive and not above the maximum."),
     "amount_step": _("The minimum and maximum draw must be multiples of the draw step."),
     "penalty_multiplier": _("The penalty multiplier must be between 1 and 2."),
-    "fee": _("The upfront fee must be at least 0% and below %(max)s%% of the amount."),
+    "fee": _("The upfront fee must be at least 0%% and below %(max)s%% of the amount."),
     "apr_cap": _(
         "This product could cost %(apr)s%% a year (APR, fees included: %(method)s over "
         "%(term)s months at the highest daily rate), above the %(cap)s%% cap. Lower the rate "
