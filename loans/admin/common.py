@@ -14,13 +14,25 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Borrower
 from ..selectors import search_borrowers
 
-BORROWER_SEARCH_HELP = _("Exact resident ID number or mobile of the borrower.")
-
 
 def search_by_borrower(queryset, term: str, *, borrower_path: str):
     """Exact ID number or mobile through the blind index; nothing is decrypted."""
     borrowers = search_borrowers(queryset=Borrower.objects.all(), term=term)
     return queryset.filter(**{f"{borrower_path}__in": borrowers})
+
+
+class BorrowerSearchMixin:
+    """Admin search by the borrower's exact ID number or mobile (`borrower_path` leads from
+    the listed model to its borrower)."""
+
+    borrower_path = "borrower"
+    search_fields = ["pk"]  # shows the search box; the lookup itself is below
+    search_help_text = _("Exact resident ID number or mobile of the borrower.")
+
+    def get_search_results(self, request, queryset, search_term):
+        if not search_term.strip():
+            return queryset, False
+        return search_by_borrower(queryset, search_term, borrower_path=self.borrower_path), False
 
 
 def format_percent(rate: Decimal | None) -> str:

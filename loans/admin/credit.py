@@ -8,7 +8,13 @@ from django.utils.translation import gettext_lazy as _
 from ..models import CreditAssessment, CreditLine, CreditLineEvent, Decision
 from ..reasons import RULE_LABELS, reason_message
 from ..services import credit as credit_services
-from .common import BackOfficeAdmin, ReadOnlyAdmin, ReasonForm, action_with_form
+from .common import (
+    BackOfficeAdmin,
+    BorrowerSearchMixin,
+    ReadOnlyAdmin,
+    ReasonForm,
+    action_with_form,
+)
 
 
 class ReviewQueueFilter(admin.SimpleListFilter):
@@ -54,7 +60,7 @@ class ReviewRequestForm(forms.Form):
 
 
 @admin.register(CreditAssessment)
-class CreditAssessmentAdmin(ReadOnlyAdmin):
+class CreditAssessmentAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "borrower",
@@ -77,8 +83,6 @@ class CreditAssessmentAdmin(ReadOnlyAdmin):
         "as_of",
     ]
     list_select_related = ["borrower"]
-    search_fields = ["borrower__id_number_index"]
-    search_help_text = _("Exact resident ID number or mobile of the borrower.")
     date_hierarchy = "as_of"
     actions = ["override", "record_review_request", "rerun"]
     fieldsets = [
@@ -113,15 +117,6 @@ class CreditAssessmentAdmin(ReadOnlyAdmin):
         for row in fs[1]["fields"]
         for f in (row if isinstance(row, tuple) else (row,))
     ]
-
-    def get_search_results(self, request, queryset, search_term):
-        from ..models import Borrower
-        from ..selectors import search_borrowers
-
-        if not search_term.strip():
-            return queryset, False
-        borrowers = search_borrowers(queryset=Borrower.objects.all(), term=search_term)
-        return queryset.filter(borrower__in=borrowers), False
 
     @admin.display(description=_("final decision"))
     def final_decision_display(self, obj):
@@ -235,7 +230,7 @@ class CreditLineEventInline(admin.TabularInline):
 
 
 @admin.register(CreditLine)
-class CreditLineAdmin(BackOfficeAdmin):
+class CreditLineAdmin(BorrowerSearchMixin, BackOfficeAdmin):
     list_display = [
         "id",
         "borrower",
@@ -248,8 +243,6 @@ class CreditLineAdmin(BackOfficeAdmin):
     ]
     list_filter = ["status", "expires_on"]
     list_select_related = ["borrower"]
-    search_fields = ["borrower__id_number_index"]
-    search_help_text = _("Exact resident ID number or mobile of the borrower.")
     readonly_fields = [
         "borrower",
         "assessment",
@@ -266,8 +259,6 @@ class CreditLineAdmin(BackOfficeAdmin):
     fields = readonly_fields
     inlines = [CreditLineEventInline]
     actions = ["freeze", "unfreeze", "reassess"]
-
-    get_search_results = CreditAssessmentAdmin.get_search_results
 
     def has_add_permission(self, request) -> bool:
         return False  # lines are opened by an approved assessment

@@ -23,12 +23,11 @@ from ..models import Contract, LoanApplication, LoanProduct
 from ..models.products import METHOD_LABELS
 from ..services import lending as lending_services
 from .common import (
-    BORROWER_SEARCH_HELP,
     BackOfficeAdmin,
+    BorrowerSearchMixin,
     ReadOnlyAdmin,
     action_with_form,
     format_percent,
-    search_by_borrower,
 )
 
 # --- Products -----------------------------------------------------------------------------
@@ -211,7 +210,7 @@ class NoteForm(forms.Form):
 
 
 @admin.register(LoanApplication)
-class LoanApplicationAdmin(ReadOnlyAdmin):
+class LoanApplicationAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "borrower",
@@ -229,8 +228,6 @@ class LoanApplicationAdmin(ReadOnlyAdmin):
     # "Waiting for review" is the first choice of the status filter.
     list_filter = ["status", "method", "product", "created_at"]
     list_select_related = ["borrower", "product"]
-    search_fields = ["borrower__id_number_index"]  # searched through the blind index, see below
-    search_help_text = BORROWER_SEARCH_HELP
     actions = ["approve", "reject", "cancel", "disburse"]
     fieldsets = [
         (
@@ -264,11 +261,6 @@ class LoanApplicationAdmin(ReadOnlyAdmin):
             "-created_at",
             "-id",
         ]
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        return search_by_borrower(queryset, search_term, borrower_path="borrower"), False
 
     @admin.display(description=_("daily rate"), ordering="daily_rate")
     def daily_rate_percent(self, obj):

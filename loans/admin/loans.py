@@ -16,12 +16,11 @@ from django.utils.translation import gettext_lazy as _
 from ..models import Channel, Instalment, Loan, LoanTransaction, Repayment
 from ..services import repayments as repayment_services
 from .common import (
-    BORROWER_SEARCH_HELP,
+    BorrowerSearchMixin,
     ReadOnlyAdmin,
     ReasonForm,
     action_with_form,
     format_percent,
-    search_by_borrower,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -107,7 +106,7 @@ class LoanTransactionInline(ReadOnlyTabularInline):
 
 
 @admin.register(Loan)
-class LoanAdmin(ReadOnlyAdmin):
+class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
     list_display = [
         "id",
         "borrower",
@@ -124,8 +123,6 @@ class LoanAdmin(ReadOnlyAdmin):
     list_display_links = ["id", "borrower"]
     list_filter = ["status", "bucket", "method", "write_off_candidate", "drawdown_date"]
     list_select_related = ["borrower", "product"]
-    search_fields = ["borrower__id_number_index"]  # searched through the blind index, see below
-    search_help_text = BORROWER_SEARCH_HELP
     inlines = [InstalmentInline, LoanTransactionInline]
     actions = ["post_payment"]
     fieldsets = [
@@ -156,11 +153,6 @@ class LoanAdmin(ReadOnlyAdmin):
         ),
     ]
     readonly_fields = ["repayments_link"]
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        return search_by_borrower(queryset, search_term, borrower_path="borrower"), False
 
     @admin.display(description=_("daily rate"), ordering="daily_rate")
     def daily_rate_percent(self, obj):
@@ -304,7 +296,8 @@ class RepaymentAdmin(ReadOnlyAdmin):
 
 
 @admin.register(LoanTransaction)
-class LoanTransactionAdmin(ReadOnlyAdmin):
+class LoanTransactionAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
+    borrower_path = "loan__borrower"
     list_display = [
         "id",
         "loan",
@@ -320,13 +313,6 @@ class LoanTransactionAdmin(ReadOnlyAdmin):
     ]
     list_filter = ["kind", "value_date"]
     list_select_related = ["loan", "instalment", "repayment"]
-    search_fields = ["loan__borrower__id_number_index"]  # through the blind index, see below
-    search_help_text = BORROWER_SEARCH_HELP
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        return search_by_borrower(queryset, search_term, borrower_path="loan__borrower"), False
 
     @admin.display(description=_("instalment"), ordering="instalment__number")
     def instalment_number(self, obj):

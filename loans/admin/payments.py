@@ -2,28 +2,19 @@ from django.contrib import admin, messages
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from ..models import BankCard, Borrower, DebitAttempt, GatewayNotification
-from ..selectors import search_borrowers
+from ..models import BankCard, DebitAttempt, GatewayNotification
 from ..services import payments as payment_services
-from .common import BackOfficeAdmin, ReadOnlyAdmin
-
-
-def _search_by_borrower(queryset, term: str, *, borrower_path: str):
-    """Exact ID number or mobile through the blind index, as on the borrower pages."""
-    borrowers = search_borrowers(queryset=Borrower.objects.all(), term=term)
-    return queryset.filter(**{f"{borrower_path}__in": borrowers})
+from .common import BackOfficeAdmin, BorrowerSearchMixin, ReadOnlyAdmin, search_by_borrower
 
 
 @admin.register(BankCard)
-class BankCardAdmin(BackOfficeAdmin):
+class BankCardAdmin(BorrowerSearchMixin, BackOfficeAdmin):
     """Cards are bound by the borrower through the gateway, never typed here; staff can only
     look and unbind. The gateway token is never shown."""
 
     list_display = ["id", "borrower", "masked", "is_default", "bound_at", "unbound_at"]
     list_filter = ["is_default", "unbound_at", "bound_at"]
     list_select_related = ["borrower"]
-    search_fields = ["borrower__id_number_index"]  # searched through the blind index, see below
-    search_help_text = _("Exact resident ID number or mobile of the borrower.")
     fields = ["borrower", "masked", "is_default", "bound_at", "unbound_at"]
     readonly_fields = fields
     actions = ["unbind"]
@@ -31,11 +22,6 @@ class BankCardAdmin(BackOfficeAdmin):
     @admin.display(description=_("card"))
     def masked(self, obj):
         return obj.masked
-
-    def get_search_results(self, request, queryset, search_term):
-        if not search_term.strip():
-            return queryset, False
-        return _search_by_borrower(queryset, search_term, borrower_path="borrower"), False
 
     def has_add_permission(self, request) -> bool:
         return False
@@ -85,7 +71,7 @@ class DebitAttemptAdmin(ReadOnlyAdmin):
             return queryset, False
         if term.upper().startswith("DA-"):
             return queryset.filter(gateway_ref=term), False
-        return _search_by_borrower(queryset, term, borrower_path="loan__borrower"), False
+        return search_by_borrower(queryset, term, borrower_path="loan__borrower"), False
 
 
 @admin.register(GatewayNotification)
