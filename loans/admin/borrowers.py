@@ -139,9 +139,8 @@ class BorrowerAdmin(BackOfficeAdmin):
                 ]
             },
         ),
-        (_("Credit"), {"fields": ["credit_line_link", "user", ("created_at", "updated_at")]}),
+        (_("Credit"), {"fields": ["credit_line_link", ("created_at", "updated_at")]}),
     ]
-    raw_id_fields = ["user"]
     inlines = [ConsentInline, CreditReportInline]
     actions = ["assess_credit"]
 

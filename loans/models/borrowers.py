@@ -74,14 +74,6 @@ class Borrower(models.Model):
         validators=[MaxValueValidator(100)],
         help_text=_("0–100: how actively the WeChat/bank account is used."),
     )
-    user = models.OneToOneField(
-        settings.AUTH_USER_MODEL,
-        verbose_name=_("portal login"),
-        null=True,
-        blank=True,
-        on_delete=models.SET_NULL,
-        related_name="borrower",
-    )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)
 
