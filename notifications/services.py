@@ -100,17 +100,20 @@ def send_messages(ids: Iterable[int]) -> int:
     for message, result in zip(claimed, results, strict=True):
         if result.ok:
             sent += 1
-            SmsMessage.objects.filter(pk=message.pk).update(
-                status=SmsMessage.Status.SENT, provider_id=result.provider_id, sent_at=now, error=""
-            )
+            message.status = SmsMessage.Status.SENT
+            message.provider_id, message.sent_at = result.provider_id, now
+            message.error = ""
         else:
             attempts = message.attempts + 1
             retry = attempts < MAX_ATTEMPTS
-            SmsMessage.objects.filter(pk=message.pk).update(
-                status=SmsMessage.Status.QUEUED if retry else SmsMessage.Status.FAILED,
-                send_after=retry_time(now, attempts) if retry else message.send_after,
-                error=result.error[:300],
-            )
+            message.status = SmsMessage.Status.QUEUED if retry else SmsMessage.Status.FAILED
+            if retry:
+                message.send_after = retry_time(now, attempts)
+            message.error = result.error[:300]
+    # One statement for the whole batch, whatever the mix of outcomes.
+    SmsMessage.objects.bulk_update(
+        claimed, ["status", "provider_id", "sent_at", "error", "send_after"]
+    )
     return sent
 
 
