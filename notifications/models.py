@@ -1,6 +1,8 @@
 """短信 (SMS): editable templates, the reminder cadence, and the outbox every message passes
 through before it is sent."""
 
+from functools import lru_cache
+
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.template import Context, Template, TemplateSyntaxError
@@ -83,6 +85,13 @@ class SmsMessage(models.Model):
         return mask_mobile(self.phone)
 
 
+@lru_cache(maxsize=64)
+def _compiled(body: str) -> Template:
+    """Compiling costs several times rendering; a day's reminders use a handful of texts. Keyed
+    by the text itself, so a staff edit is a new entry, never a stale one."""
+    return Template(body)
+
+
 class SmsTemplate(models.Model):
     """A message text in Django template syntax, Chinese with an English variant. The
     signature and the verification code are added around it when a message is made."""
@@ -107,7 +116,7 @@ class SmsTemplate(models.Model):
 
     def render(self, context: dict, *, language: str = "zh-hans") -> str:
         body = self.body_en if language == "en" else self.body_zh
-        return Template(body).render(Context(context, autoescape=False)).strip()
+        return _compiled(body).render(Context(context, autoescape=False)).strip()
 
     def clean(self) -> None:
         errors = {}

@@ -59,6 +59,7 @@ def due_drafts(step: CadenceStep, business_date: date) -> list[Draft]:
     due_date = business_date - timedelta(days=step.offset_days)
     rows = (
         Instalment.objects.filter(due_date=due_date, status__in=OPEN, loan__status="active")
+        .order_by()  # no sort: the order does not matter and costs a second at a million
         .annotate(amount=_outstanding(), **_phone_columns("loan__borrower__"))
         .values(
             "id",
@@ -108,6 +109,7 @@ def overdue_drafts(steps: list[CadenceStep], business_date: date) -> list[Draft]
     repeat = next((s.repeat_every_days for s in steps if s.repeat_every_days), None)
     loans = (
         Loan.objects.filter(status="active", days_past_due__gt=0)
+        .order_by()
         .annotate(
             dpd=F("days_past_due"),
             dpd_mod=(F("days_past_due") % repeat) if repeat else Value(-1),

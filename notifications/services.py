@@ -84,7 +84,7 @@ def send_messages(ids: Iterable[int]) -> int:
         rows = sendable(now).filter(pk__in=list(ids))
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(skip_locked=True)
-        claimed = list(rows.select_related("borrower"))
+        claimed = list(rows)
         SmsMessage.objects.filter(pk__in=[m.pk for m in claimed]).update(
             status=SmsMessage.Status.SENDING, attempts=F("attempts") + 1
         )
@@ -96,25 +96,35 @@ def send_messages(ids: Iterable[int]) -> int:
         log.exception("SMS backend failed for %d messages", len(claimed))
         results = [SendResult(ok=False, error=f"backend error: {exc}")] * len(claimed)
     now = timezone.now()
-    sent = 0
-    for message, result in zip(claimed, results, strict=True):
-        if result.ok:
-            sent += 1
-            message.status = SmsMessage.Status.SENT
-            message.provider_id, message.sent_at = result.provider_id, now
-            message.error = ""
-        else:
-            attempts = message.attempts + 1
-            retry = attempts < MAX_ATTEMPTS
-            message.status = SmsMessage.Status.QUEUED if retry else SmsMessage.Status.FAILED
-            if retry:
-                message.send_after = retry_time(now, attempts)
-            message.error = result.error[:300]
-    # One statement for the whole batch, whatever the mix of outcomes.
-    SmsMessage.objects.bulk_update(
-        claimed, ["status", "provider_id", "sent_at", "error", "send_after"]
-    )
-    return sent
+    delivered = [(m.pk, r.provider_id) for m, r in zip(claimed, results, strict=True) if r.ok]
+    _record_sent(delivered, now)
+    failed = [(m, r) for m, r in zip(claimed, results, strict=True) if not r.ok]
+    for message, result in failed:
+        attempts = message.attempts + 1
+        retry = attempts < MAX_ATTEMPTS
+        message.status = SmsMessage.Status.QUEUED if retry else SmsMessage.Status.FAILED
+        if retry:
+            message.send_after = retry_time(now, attempts)
+        message.error = result.error[:300]
+    if failed:
+        SmsMessage.objects.bulk_update([m for m, _ in failed], ["status", "send_after", "error"])
+    return len(delivered)
+
+
+def _record_sent(rows: list[tuple[int, str]], now: datetime) -> None:
+    """Mark a batch sent with each message's provider id in one statement (a VALUES join:
+    Django's bulk_update builds a CASE per row, several times slower at 500 rows)."""
+    if not rows:
+        return
+    table = SmsMessage._meta.db_table
+    values = ", ".join(["(%s, %s)"] * len(rows))
+    params = [now, *[v for row in rows for v in row]]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = 'sent', sent_at = %s, error = '', "
+            f"provider_id = v.column2 FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
+            params,
+        )
 
 
 def send_login_code(*, borrower: Borrower, code: str, request_id: str) -> SmsMessage | None:
