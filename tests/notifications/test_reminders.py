@@ -1,6 +1,7 @@
 """Reminders and overdue notices: each cadence step exactly once, quiet hours, the daily cap,
 the overdue text's required fields, no reminders once paid."""
 
+import importlib
 import re
 import threading
 from datetime import date, datetime, timedelta
@@ -9,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.apps import apps as django_apps
 from django.core.management import call_command
 from django.db import connection
 
@@ -140,9 +142,17 @@ def test_send_reminders_command_prints_counts(loan, capsys):
     assert "due T+0" in out and "1 messages queued" in out
 
 
+@pytest.fixture
+def seeded_defaults():
+    """Transactional tests run after a flush of every table, which also removes the templates
+    and cadence that the migrations seed: seed them again with the migration's own function."""
+    seed = importlib.import_module("notifications.migrations.0003_default_templates").seed
+    seed(django_apps, None)
+
+
 @pytest.mark.postgres
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_sending_at_once_send_each_message_once(sms_outbox):
+def test_two_workers_sending_at_once_send_each_message_once(sms_outbox, seeded_defaults):
     with time_machine.travel(DRAWN):
         for _ in range(6):
             factories.loan(on=DRAWN)
