@@ -36,32 +36,13 @@ import django  # noqa: E402
 
 django.setup()
 
-import psycopg  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections, transaction  # noqa: E402
+from benchdb import log, needs_postgresql, own_database  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from loans.models import LoanProduct  # noqa: E402
 from loans.services.end_of_day import process_business_date  # noqa: E402
 
 D = date(2026, 11, 25)
-STARTED = time.monotonic()
-
-
-def log(message: str) -> None:
-    print(f"[{time.monotonic() - STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-def server_connection():
-    s = settings.DATABASES["default"]
-    return psycopg.connect(
-        dbname="postgres",
-        host=s.get("HOST") or None,
-        port=s.get("PORT") or None,
-        user=s.get("USER") or None,
-        password=s.get("PASSWORD") or None,
-        autocommit=True,
-    )
 
 
 def h(seed: int, modulus: int) -> str:
@@ -323,17 +304,9 @@ def main() -> int:
     parser.add_argument("--runs", type=int, help="runs of each (default 3, 1 above 100,000)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        print("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...", file=sys.stderr)
+    if needs_postgresql():
         return 2
-    name = f"bench_eod_{os.getpid()}"
-    with server_connection() as server:
-        server.execute(f'CREATE DATABASE "{name}"')
-    log(f"created database {name}")
-    connection.close()
-    settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
+    with own_database("bench_eod", keep=args.keep):
         started = time.monotonic()
         build(args.loans)
         build_seconds = time.monotonic() - started
@@ -361,15 +334,7 @@ def main() -> int:
         if args.keep:
             process_business_date(D)
         print(json.dumps(result), flush=True)
-        return 0
-    finally:
-        connections.close_all()
-        if args.keep:
-            log(f"kept database {name}")
-        else:
-            with server_connection() as server:
-                server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            log(f"dropped database {name}")
+    return 0
 
 
 if __name__ == "__main__":

@@ -66,11 +66,10 @@ import django  # noqa: E402
 
 django.setup()
 
-import psycopg  # noqa: E402
 import time_machine  # noqa: E402
+from benchdb import log, needs_postgresql, own_database  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections, transaction  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
 
 from loans import crypto  # noqa: E402
@@ -82,23 +81,6 @@ from notifications.reminders import queue_reminders  # noqa: E402
 D = date(2026, 11, 25)
 MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 MOBILE = "13800138000"
-STARTED = time.perf_counter()  # time-machine moves time.monotonic(), not this
-
-
-def log(message: str) -> None:
-    print(f"[{time.perf_counter() - STARTED:7.1f}s] {message}", file=sys.stderr, flush=True)
-
-
-def server_connection():
-    s = settings.DATABASES["default"]
-    return psycopg.connect(
-        dbname="postgres",
-        host=s.get("HOST") or None,
-        port=s.get("PORT") or None,
-        user=s.get("USER") or None,
-        password=s.get("PASSWORD") or None,
-        autocommit=True,
-    )
 
 
 def h(seed: int, modulus: int) -> str:
@@ -444,18 +426,10 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     parser.add_argument("--profile", metavar="DIR", help="cProfile queue and send into DIR")
     args = parser.parse_args()
-    if connection.vendor != "postgresql":
-        print("This benchmark needs PostgreSQL: set DATABASE_URL=postgres://...", file=sys.stderr)
+    if needs_postgresql():
         return 2
     settings.SMS_BACKEND = "notifications.backends.locmem.SmsBackend"
-    name = f"bench_reminders_{os.getpid()}"
-    with server_connection() as server:
-        server.execute(f'CREATE DATABASE "{name}"')
-    log(f"created database {name}")
-    connection.close()
-    settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
+    with own_database("bench_reminders", keep=args.keep):
         started = time.perf_counter()
         build(args.loans)
         build_seconds = time.perf_counter() - started
@@ -528,14 +502,6 @@ def main() -> int:
             log(f"CHECK FAILED: {checks}")
             return 1
         return 0
-    finally:
-        connections.close_all()
-        if args.keep:
-            log(f"kept database {name}")
-        else:
-            with server_connection() as server:
-                server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            log(f"dropped database {name}")
 
 
 if __name__ == "__main__":

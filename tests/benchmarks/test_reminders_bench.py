@@ -1,15 +1,10 @@
 """The reminders benchmark still builds its data, queues, sends, checks itself and cleans up (at
 a tiny scale), so it cannot rot between the times someone runs it for real."""
 
-import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
-import psycopg
 import pytest
-from django.conf import settings
+from benchdb import database_exists, run_on_sqlite, run_script
 
 SCRIPT = Path(__file__).with_name("reminders.py")
 KEYS = {
@@ -25,34 +20,9 @@ KEYS = {
 }
 
 
-def databases_named(name: str) -> list:
-    db = settings.DATABASES["default"]
-    with psycopg.connect(
-        dbname="postgres",
-        host=db.get("HOST") or None,
-        port=db.get("PORT") or None,
-        user=db.get("USER") or None,
-        password=db.get("PASSWORD") or None,
-    ) as server:
-        return server.execute(
-            "SELECT datname FROM pg_database WHERE datname = %s", [name]
-        ).fetchall()
-
-
 @pytest.mark.postgres
 def test_benchmark_queues_and_sends_the_days_reminders_and_drops_its_database():
-    bench = subprocess.Popen(
-        [sys.executable, str(SCRIPT), "--loans", "300"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    out, err = bench.communicate(timeout=120)
-    assert bench.returncode == 0, err
-
-    lines = out.strip().splitlines()
-    assert len(lines) == 1, out
-    result = json.loads(lines[0])
+    result, pid = run_script(SCRIPT, 300)
     assert KEYS <= set(result)
     assert result["loans"] == 300
     assert result["messages"] > 0
@@ -67,18 +37,11 @@ def test_benchmark_queues_and_sends_the_days_reminders_and_drops_its_database():
     assert checks["expected_messages"] == result["messages"]
     assert checks["all_sent"] is True
     assert checks["requeued_on_second_run"] == 0
-    assert databases_named(f"bench_reminders_{bench.pid}") == []
+    assert not database_exists(f"bench_reminders_{pid}")
 
 
 def test_benchmark_refuses_sqlite(tmp_path):
-    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'bench.sqlite3'}"}
-    bench = subprocess.run(
-        [sys.executable, str(SCRIPT), "--loans", "10"],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=60,
-    )
+    bench = run_on_sqlite(SCRIPT, tmp_path)
     assert bench.returncode == 2
     assert "needs PostgreSQL" in bench.stderr
     assert bench.stdout == ""
