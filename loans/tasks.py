@@ -57,13 +57,15 @@ def auto_debit(slot: str, intended=None) -> str:
         )
         .order_by("loan_id")
     )
+    rows = [row for row in candidates if row["amount"] > 0]
+    loans = Loan.objects.in_bulk([row["loan_id"] for row in rows])
     requested = 0
-    for row in candidates.iterator():
-        if row["amount"] <= 0:
-            continue
-        loan = Loan.objects.get(pk=row["loan_id"])
+    for row in rows:
         attempt = payments.request_auto_debit(
-            loan=loan, business_date=today, slot=slot, amount=to_fen(Decimal(row["amount"]))
+            loan=loans[row["loan_id"]],
+            business_date=today,
+            slot=slot,
+            amount=to_fen(Decimal(row["amount"])),
         )
         requested += attempt is not None
     log.info("auto-debit %s for %s: %d attempts", slot, today, requested)

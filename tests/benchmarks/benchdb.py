@@ -31,6 +31,18 @@ def server_connection():
     )
 
 
+def h(seed: int, modulus: int) -> str:
+    """SQL for a deterministic pseudo-random integer in [0, modulus) per series number i."""
+    return f"mod(abs(hashint4extended(i, {seed})), {modulus})::int"
+
+
+# Days past due → bucket, written independently of the engine so the floor checks it.
+BUCKET = (
+    "CASE WHEN {0} <= 0 THEN 'current' WHEN {0} <= 30 THEN 'M1' WHEN {0} <= 60 THEN 'M2' "
+    "WHEN {0} <= 90 THEN 'M3' ELSE 'M4+' END"
+)
+
+
 def needs_postgresql() -> bool:
     """True (after saying so on stderr) when the configured database is not PostgreSQL."""
     from django.db import connection

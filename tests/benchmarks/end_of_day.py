@@ -36,7 +36,7 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchdb import log, needs_postgresql, own_database  # noqa: E402
+from benchdb import BUCKET, h, log, needs_postgresql, own_database  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 
 from loans.models import LoanProduct  # noqa: E402
@@ -45,20 +45,10 @@ from loans.services.end_of_day import process_business_date  # noqa: E402
 D = date(2026, 11, 25)
 
 
-def h(seed: int, modulus: int) -> str:
-    """A deterministic pseudo-random number in [0, modulus) per series number i."""
-    return f"mod(abs(hashint4extended(i, {seed})), {modulus})"
-
-
 def due(k: str) -> str:
     """Due date of instalment k for a plan row: repayment day `day` of the k-th month."""
     return f"((date_trunc('month', dd) + make_interval(months => ({k})::int))::date + (day - 1))"
 
-
-BUCKET = (
-    "CASE WHEN {0} <= 0 THEN 'current' WHEN {0} <= 30 THEN 'M1' WHEN {0} <= 60 THEN 'M2' "
-    "WHEN {0} <= 90 THEN 'M3' ELSE 'M4+' END"
-)
 
 # One row per loan: what the loan looks like as of D (before D's end of day).
 # kind: overdue 5 %, cured 1 %, prepaid 1 %, normal otherwise. k_last: instalments due before D;

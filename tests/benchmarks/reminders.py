@@ -67,7 +67,7 @@ import django  # noqa: E402
 django.setup()
 
 import time_machine  # noqa: E402
-from benchdb import log, needs_postgresql, own_database  # noqa: E402
+from benchdb import BUCKET, h, log, needs_postgresql, own_database  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.db import connection, transaction  # noqa: E402
 from django.utils import timezone  # noqa: E402
@@ -83,20 +83,10 @@ MORNING = datetime(2026, 11, 25, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
 MOBILE = "13800138000"
 
 
-def h(seed: int, modulus: int) -> str:
-    """A deterministic pseudo-random number in [0, modulus) per series number i."""
-    return f"mod(abs(hashint4extended(i, {seed})), {modulus})::int"
-
-
 def due(k: str) -> str:
     """Due date of instalment k: `anchor` is the due date of instalment n0, monthly apart."""
     return f"(anchor + make_interval(months => ({k}) - n0))::date"
 
-
-BUCKET = (
-    "CASE WHEN {0} <= 0 THEN 'current' WHEN {0} <= 30 THEN 'M1' WHEN {0} <= 60 THEN 'M2' "
-    "WHEN {0} <= 90 THEN 'M3' ELSE 'M4+' END"
-)
 
 # One row per loan i (and per borrower i). n0: the first instalment not paid on time (its due
 # date is `anchor`); f: instalments paid (1..f); dpd: days past due after D's end of day.
