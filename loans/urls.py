@@ -11,7 +11,7 @@ urlpatterns = [
     path("credit/", views.my_credit, name="my_credit"),
     path("credit/review/", views.request_review, name="request_review"),
     path("borrow/", views.borrow, name="borrow"),
-    path("contracts/<str:number>/", views.contract_detail, name="contract"),
-    path("contracts/<str:number>/download/", views.contract_download, name="contract_download"),
+    path("contracts/<slug:number>/", views.contract_detail, name="contract"),
+    path("contracts/<slug:number>/download/", views.contract_download, name="contract_download"),
     path("loans/<int:pk>/", views.loan_detail, name="loan"),
 ]

@@ -1,6 +1,5 @@
 from django.conf import settings
 from django.contrib import admin, messages
-from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
 
@@ -8,6 +7,7 @@ from loans.admin.common import BackOfficeAdmin, ReadOnlyAdmin
 from loans.kyc import KycError, normalize_mobile
 from loans.models.borrowers import mobile_index
 
+from . import services
 from .models import CadenceStep, SmsMessage, SmsTemplate
 from .services import compose
 
@@ -72,9 +72,7 @@ class SmsMessageAdmin(ReadOnlyAdmin):
 
     @admin.action(description=_("Send again now (failed messages)"), permissions=["retry"])
     def retry(self, request, queryset):
-        count = queryset.filter(status=SmsMessage.Status.FAILED).update(
-            status=SmsMessage.Status.QUEUED, attempts=0, error="", send_after=timezone.now()
-        )
+        count = services.requeue_failed(queryset)
         self.message_user(
             request, _("%(n)d messages queued again.") % {"n": count}, messages.SUCCESS
         )

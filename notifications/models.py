@@ -54,6 +54,9 @@ class SmsMessage(models.Model):
     # Reminders, overdue and collection messages wait out the night; OTP codes and
     # confirmations of what the borrower has just done do not.
     obeys_quiet_hours = models.BooleanField(_("waits for daytime"), default=True)
+    # A login or card-binding code is a secret: the row keeps the text with the code masked
+    # and the code itself only goes into the provider request, once, from memory.
+    secret_masked = models.BooleanField(_("code masked"), default=False, editable=False)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 

@@ -2,13 +2,14 @@
 workers never send the same one."""
 
 import logging
+import re
 import secrets
-from collections.abc import Iterable
-from datetime import datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from loans.models import Borrower
@@ -24,6 +25,11 @@ log = logging.getLogger(__name__)
 CODE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTUVWXYZ"
 CODE_LENGTH = 5
 MAX_ATTEMPTS = 5
+# What the outbox shows in place of a one-time code (DESIGN §5: login codes are secrets).
+SECRET_MASK = "******"
+# A masked message that never went out within this time is failed: its code has expired and
+# exists nowhere any more, so it can never be sent.
+SECRET_SEND_DEADLINE = timedelta(minutes=5)
 
 
 def verification_code() -> str:
@@ -44,9 +50,11 @@ def queue_sms(
     dedupe_key: str,
     send_after: datetime | None = None,
     obeys_quiet_hours: bool = True,
+    secret_masked: bool = False,
 ) -> SmsMessage | None:
     """Put one message in the outbox; None when a message with this dedupe key exists.
-    A message that obeys quiet hours and is queued at night waits for the morning."""
+    A message that obeys quiet hours and is queued at night waits for the morning.
+    `secret_masked`: `body` carries SECRET_MASK where the real text has a one-time code."""
     code = verification_code()
     send_after = send_after or timezone.now()
     if obeys_quiet_hours:
@@ -62,6 +70,7 @@ def queue_sms(
         verification_code=code,
         send_after=send_after,
         obeys_quiet_hours=obeys_quiet_hours,
+        secret_masked=secret_masked,
     )
     with transaction.atomic():
         SmsMessage.objects.bulk_create([message], ignore_conflicts=True)
@@ -69,19 +78,41 @@ def queue_sms(
     return SmsMessage.objects.filter(dedupe_key=dedupe_key, verification_code=code).first()
 
 
-def sendable(now: datetime):
-    """Queued messages whose time has come; at night only those that need not wait."""
-    rows = SmsMessage.objects.filter(status=SmsMessage.Status.QUEUED, send_after__lte=now)
-    return rows if in_send_window(now) else rows.filter(obeys_quiet_hours=False)
+def sendable(now: datetime, *, secret_ids: Iterable[int] = ()):
+    """Queued messages whose time has come; at night only those that need not wait. A masked
+    message is sendable only by the call that holds its code (`secret_ids`)."""
+    due = (
+        Q(send_after__lte=now)
+        if in_send_window(now)
+        else Q(send_after__lte=now, obeys_quiet_hours=False)
+    )
+    secret = Q(secret_masked=True, pk__in=list(secret_ids)) if secret_ids else Q(pk__in=[])
+    return SmsMessage.objects.filter(
+        due & (Q(secret_masked=False) | secret), status=SmsMessage.Status.QUEUED
+    )
 
 
-def send_messages(ids: Iterable[int]) -> int:
+def fail_unsent_secrets(now: datetime) -> int:
+    """Masked messages still queued past their deadline (the process that held the code died
+    before sending it) end failed and visible instead of waiting for ever."""
+    return SmsMessage.objects.filter(
+        status=SmsMessage.Status.QUEUED,
+        secret_masked=True,
+        created_at__lt=now - SECRET_SEND_DEADLINE,
+    ).update(status=SmsMessage.Status.FAILED, error="not sent in time; the code has expired")
+
+
+def send_messages(ids: Iterable[int], *, secret_texts: Mapping[int, str] | None = None) -> int:
     """Claim the sendable messages among `ids`, send them in one backend call, record results.
     Failures go back to the queue with a growing wait, and after MAX_ATTEMPTS stay failed,
-    with the provider's error, for staff to see. Returns how many were sent."""
+    with the provider's error, for staff to see. Returns how many were sent.
+
+    `secret_texts` gives the real text of masked messages (id → text); it replaces the masked
+    text in memory only, for the backend, and is never written anywhere."""
     now = timezone.now()
+    secret_texts = secret_texts or {}
     with transaction.atomic():
-        rows = sendable(now).filter(pk__in=list(ids))
+        rows = sendable(now, secret_ids=secret_texts).filter(pk__in=list(ids))
         if connection.vendor == "postgresql":
             rows = rows.select_for_update(skip_locked=True)
         claimed = list(rows)
@@ -90,6 +121,9 @@ def send_messages(ids: Iterable[int]) -> int:
         )
     if not claimed:
         return 0
+    for message in claimed:
+        if message.secret_masked:
+            message.text = secret_texts[message.pk]
     try:
         results = get_backend().send(claimed)
     except Exception as exc:  # noqa: BLE001 - a broken backend must not strand claimed rows
@@ -101,7 +135,8 @@ def send_messages(ids: Iterable[int]) -> int:
     failed = [(m, r) for m, r in zip(claimed, results, strict=True) if not r.ok]
     for message, result in failed:
         attempts = message.attempts + 1
-        retry = attempts < MAX_ATTEMPTS
+        # A masked message cannot be retried later: its code lived only in this request.
+        retry = attempts < MAX_ATTEMPTS and not message.secret_masked
         message.status = SmsMessage.Status.QUEUED if retry else SmsMessage.Status.FAILED
         if retry:
             message.send_after = retry_time(now, attempts)
@@ -109,6 +144,14 @@ def send_messages(ids: Iterable[int]) -> int:
     if failed:
         SmsMessage.objects.bulk_update([m for m, _ in failed], ["status", "send_after", "error"])
     return len(delivered)
+
+
+def requeue_failed(messages) -> int:
+    """Failed messages among `messages` go back to the queue for a fresh round of attempts.
+    A masked one cannot: its code is gone (the borrower asks for a new one)."""
+    return messages.filter(status=SmsMessage.Status.FAILED, secret_masked=False).update(
+        status=SmsMessage.Status.QUEUED, attempts=0, error="", send_after=timezone.now()
+    )
 
 
 def _record_sent(rows: list[tuple[int, str]], now: datetime) -> None:
@@ -127,20 +170,36 @@ def _record_sent(rows: list[tuple[int, str]], now: datetime) -> None:
         )
 
 
+def login_code_body(code: str) -> str:
+    return f"您的登录验证码为{code}，5分钟内有效。请勿将验证码告诉任何人。"
+
+
 def send_login_code(*, borrower: Borrower, code: str, request_id: str) -> SmsMessage | None:
-    """An OTP goes out at once, whatever the hour: the borrower is waiting for it."""
-    body = f"您的登录验证码为{code}，5分钟内有效。请勿将验证码告诉任何人。"
+    """An OTP goes out at once, whatever the hour: the borrower is waiting for it. The outbox
+    row keeps the text with the code masked; the real text exists only in this call."""
     message = queue_sms(
         borrower=borrower,
         template="login_code",
-        body=body,
+        body=login_code_body(SECRET_MASK),
         purpose=SmsMessage.Purpose.TRANSACTIONAL,
         dedupe_key=f"login-code:{request_id}",
         obeys_quiet_hours=False,
+        secret_masked=True,
     )
     if message:
-        transaction.on_commit(lambda: send_messages([message.pk]))
+        real_text = compose(login_code_body(code), message.verification_code)
+        transaction.on_commit(
+            lambda: send_messages([message.pk], secret_texts={message.pk: real_text})
+        )
     return message
+
+
+_LOGIN_CODE = re.compile(r"验证码为\d{6}")
+
+
+def mask_login_code(text: str) -> str:
+    """A stored login SMS with its code masked (for rows written before codes were)."""
+    return _LOGIN_CODE.sub(f"验证码为{SECRET_MASK}", text)
 
 
 def queue_from_template(

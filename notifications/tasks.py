@@ -22,6 +22,7 @@ def send_reminders(intended=None) -> str:
 
 def dispatch(limit: int = 200_000) -> int:
     """Hand the messages whose time has come to the workers, a batch per task."""
+    services.fail_unsent_secrets(timezone.now())
     ids = list(
         services.sendable(timezone.now())
         .order_by("send_after", "id")

@@ -28,6 +28,7 @@ def webhook(request):
         timestamp=request.headers.get("X-Timestamp", ""),
         remote_ip=request.META.get("REMOTE_ADDR"),
         headers=request.headers,
+        content_type=request.content_type or "",
     )
     status = HTTP_STATUS[notification.outcome]
     if status == 200:

@@ -171,6 +171,7 @@ def handle_gateway_notification(
     timestamp: str,
     remote_ip: str | None,
     headers: Mapping[str, str] | None = None,
+    content_type: str = "application/json",
 ) -> GatewayNotification:
     """Verify, de-duplicate and apply one webhook call; return its log row.
 
@@ -180,9 +181,18 @@ def handle_gateway_notification(
     """
     log = {
         "remote_ip": _clean_ip(remote_ip),
-        "body": body.decode("utf-8", errors="replace")[: GatewayNotification.MAX_BODY_CHARS],
+        "body": _storable(body.decode("utf-8", errors="replace"))[
+            : GatewayNotification.MAX_BODY_CHARS
+        ],
         "headers": _logged_headers(signature=signature, timestamp=timestamp, headers=headers),
     }
+    if (content_type or "").split(";")[0].strip().lower() != "application/json":
+        logger.warning("Gateway notification that is not JSON from %s", remote_ip)
+        return _record(
+            outcome=Outcome.MALFORMED,
+            detail=f"content type must be application/json, not {content_type[:60]!r}",
+            **log,
+        )
     try:
         signing.verify(
             body,
@@ -290,6 +300,8 @@ def _parse_event(body: bytes) -> GatewayEvent:
             return ""
         if not isinstance(value, str) or (required and not value.strip()):
             raise ValueError(f"{name} must be a non-empty string")
+        if not value.isprintable():
+            raise ValueError(f"{name} contains control characters")
         if len(value) > max_length:
             raise ValueError(f"{name} is longer than {max_length} characters")
         return value.strip()
@@ -322,8 +334,14 @@ def _parse_event(body: bytes) -> GatewayEvent:
 @transaction.atomic
 def _record(**fields) -> GatewayNotification:
     return GatewayNotification.objects.create(
-        **{**fields, "detail": fields.get("detail", "")[:300]}
+        **{**fields, "detail": _storable(fields.get("detail", ""))[:300]}
     )
+
+
+def _storable(text: str) -> str:
+    """The text with NUL characters made visible: PostgreSQL cannot store them, and the
+    evidence of a hostile call must still be kept."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _clean_ip(remote_ip: str | None) -> str | None:
@@ -340,4 +358,4 @@ def _logged_headers(
     for name in LOGGED_HEADERS:
         if headers and headers.get(name):
             logged[name] = str(headers[name])[:200]
-    return logged
+    return {name: _storable(value) for name, value in logged.items()}
