@@ -35,9 +35,33 @@ def browser():
         browser.close()
 
 
+def _watch_csp(page) -> list[str]:
+    """Chromium reports every resource or inline code the Content-Security-Policy blocked on
+    the console; a page that needs something the policy forbids is broken for real users."""
+    violations: list[str] = []
+    page.on(
+        "console",
+        lambda msg: violations.append(msg.text) if "Content Security Policy" in msg.text else None,
+    )
+    return violations
+
+
 @pytest.fixture
 def page(browser):
     context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
     page = context.new_page()
+    violations = _watch_csp(page)
     yield page
     context.close()
+    assert violations == [], "the Content-Security-Policy blocked something"
+
+
+@pytest.fixture
+def admin_page(browser):
+    """A staff member's desktop browser."""
+    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    violations = _watch_csp(page)
+    yield page
+    context.close()
+    assert violations == [], "the Content-Security-Policy blocked something"

@@ -1,0 +1,19 @@
+"""Project-wide response headers."""
+
+from django.utils.cache import add_never_cache_headers
+
+
+class NoStoreMiddleware:
+    """Pages are private unless they say otherwise: every response without its own
+    Cache-Control gets `no-store`, so no browser or proxy keeps a loan, a contract or a
+    borrower's details (DESIGN §7). Static files are served before this runs (WhiteNoise)
+    and keep their long cache lifetimes."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        if not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+        return response

@@ -1,0 +1,56 @@
+"""Every page sends a Content-Security-Policy; pages with personal or money data are never
+stored by a browser or a proxy (DESIGN §7)."""
+
+import pytest
+from django.contrib.auth.models import User
+
+from loans.views.onboarding import BORROWER_SESSION_KEY
+from tests.loans.test_gateway import loan  # noqa: F401 - fixture
+
+pytestmark = pytest.mark.django_db
+
+
+def signed_in(client, borrower_id):
+    session = client.session
+    session[BORROWER_SESSION_KEY] = borrower_id
+    session.save()
+    return client
+
+
+def assert_strict_csp(response):
+    policy = response["Content-Security-Policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy and "object-src 'none'" in policy
+
+
+def test_private_portal_pages_are_no_store_and_have_a_csp(client, loan):  # noqa: F811
+    signed_in(client, loan.borrower_id)
+    number = loan.contract.number
+    for url in [
+        "/credit/",
+        f"/loans/{loan.pk}/",
+        f"/contracts/{number}/",
+        f"/contracts/{number}/download/",
+        "/borrow/",
+    ]:
+        response = client.get(url)
+        assert response.status_code in (200, 302), url
+        assert "no-store" in response["Cache-Control"], url
+        assert_strict_csp(response)
+
+
+def test_public_pages_have_a_csp_too(client):
+    for url in ["/", "/login/", "/apply/", "/verify/", "/admin/login/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert_strict_csp(response)
+        assert "no-store" in response["Cache-Control"], url
+
+
+def test_admin_pages_are_no_store_with_a_csp(client, loan):  # noqa: F811
+    client.force_login(User.objects.create_superuser("root", password="x"))
+    for url in ["/admin/", f"/admin/loans/loan/{loan.pk}/change/", "/admin/loans/borrower/"]:
+        response = client.get(url)
+        assert response.status_code == 200, url
+        assert "no-store" in response["Cache-Control"], url
+        assert_strict_csp(response)
