@@ -28,11 +28,14 @@ class SmsMessage(models.Model):
         DELIVERED = "delivered", _("Delivered")
         FAILED = "failed", _("Failed")
 
+    # Empty only for the code that proves a new applicant's mobile: no borrower exists yet.
     borrower = models.ForeignKey(
         Borrower,
         on_delete=models.PROTECT,
         related_name="sms_messages",
         verbose_name=_("borrower"),
+        null=True,
+        blank=True,
     )
     phone = EncryptedTextField(_("phone"))
     # Keyed hash of the phone: the verification page finds messages without decrypting.

@@ -2,7 +2,6 @@
 workers never send the same one."""
 
 import logging
-import re
 import secrets
 from collections.abc import Iterable, Mapping
 from datetime import datetime, timedelta
@@ -43,7 +42,7 @@ def compose(body: str, code: str) -> str:
 
 def queue_sms(
     *,
-    borrower: Borrower,
+    borrower: Borrower | None,
     template: str,
     body: str,
     purpose: str,
@@ -51,18 +50,21 @@ def queue_sms(
     send_after: datetime | None = None,
     obeys_quiet_hours: bool = True,
     secret_masked: bool = False,
+    phone: str = "",
 ) -> SmsMessage | None:
     """Put one message in the outbox; None when a message with this dedupe key exists.
     A message that obeys quiet hours and is queued at night waits for the morning.
-    `secret_masked`: `body` carries SECRET_MASK where the real text has a one-time code."""
+    `secret_masked`: `body` carries SECRET_MASK where the real text has a one-time code.
+    `phone` only for a message to someone who is not a borrower yet (`borrower` None)."""
     code = verification_code()
+    phone = borrower.mobile if borrower is not None else phone
     send_after = send_after or timezone.now()
     if obeys_quiet_hours:
         send_after = next_send_time(send_after)
     message = SmsMessage(
         borrower=borrower,
-        phone=borrower.mobile,
-        phone_index=mobile_index(borrower.mobile),
+        phone=phone,
+        phone_index=mobile_index(phone),
         template=template,
         text=compose(body, code),
         purpose=purpose,
@@ -174,32 +176,52 @@ def login_code_body(code: str) -> str:
     return f"您的登录验证码为{code}，5分钟内有效。请勿将验证码告诉任何人。"
 
 
+def registration_code_body(code: str) -> str:
+    return f"您的注册验证码为{code}，5分钟内有效。请勿将验证码告诉任何人。"
+
+
 def send_login_code(*, borrower: Borrower, code: str, request_id: str) -> SmsMessage | None:
     """An OTP goes out at once, whatever the hour: the borrower is waiting for it. The outbox
     row keeps the text with the code masked; the real text exists only in this call."""
-    message = queue_sms(
+    return _send_secret(
         borrower=borrower,
         template="login_code",
-        body=login_code_body(SECRET_MASK),
-        purpose=SmsMessage.Purpose.TRANSACTIONAL,
+        body=login_code_body,
+        code=code,
         dedupe_key=f"login-code:{request_id}",
+    )
+
+
+def send_registration_code(*, mobile: str, code: str, request_id: str) -> SmsMessage | None:
+    """The code that proves a new applicant's mobile, before anything else about them is
+    stored: the row has the phone and no borrower."""
+    return _send_secret(
+        borrower=None,
+        phone=mobile,
+        template="registration_code",
+        body=registration_code_body,
+        code=code,
+        dedupe_key=f"registration-code:{request_id}",
+    )
+
+
+def _send_secret(*, borrower, template, body, code, dedupe_key, phone="") -> SmsMessage | None:
+    message = queue_sms(
+        borrower=borrower,
+        phone=phone,
+        template=template,
+        body=body(SECRET_MASK),
+        purpose=SmsMessage.Purpose.TRANSACTIONAL,
+        dedupe_key=dedupe_key,
         obeys_quiet_hours=False,
         secret_masked=True,
     )
     if message:
-        real_text = compose(login_code_body(code), message.verification_code)
+        real_text = compose(body(code), message.verification_code)
         transaction.on_commit(
             lambda: send_messages([message.pk], secret_texts={message.pk: real_text})
         )
     return message
-
-
-_LOGIN_CODE = re.compile(r"验证码为\d{6}")
-
-
-def mask_login_code(text: str) -> str:
-    """A stored login SMS with its code masked (for rows written before codes were)."""
-    return _LOGIN_CODE.sub(f"验证码为{SECRET_MASK}", text)
 
 
 def queue_from_template(

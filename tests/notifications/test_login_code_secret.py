@@ -143,3 +143,26 @@ class FailingBackend:
         from notifications.backends import SendResult
 
         return [SendResult(ok=False, error="provider down") for _ in messages]
+
+
+def test_a_registration_code_goes_to_a_mobile_that_is_no_borrower_yet(
+    client, sms_outbox, django_capture_on_commit_callbacks
+):
+    with time_machine.travel(NOON), django_capture_on_commit_callbacks(execute=True):
+        services.send_registration_code(mobile="13700001111", code=CODE, request_id="reg-1")
+    message = SmsMessage.objects.get()
+    assert message.borrower is None and message.masked_phone == "137****1111"
+    assert message.status == SmsMessage.Status.SENT and CODE not in message.text
+    assert f"验证码为{CODE}" in sms_outbox[0].text
+    page = client.post(
+        reverse("notifications:verify"),
+        {"phone": "13700001111", "code": message.verification_code},
+    )
+    assert page.context["result"] == "genuine" and CODE not in page.content.decode()
+    staff = client.__class__()
+    staff.force_login(User.objects.create_superuser("root", password="x"))
+    for url in (
+        reverse("admin:notifications_smsmessage_changelist"),
+        reverse("admin:notifications_smsmessage_change", args=[message.pk]),
+    ):
+        assert staff.get(url).status_code == 200
