@@ -1,7 +1,13 @@
 """Every page sends a Content-Security-Policy; pages with personal or money data are never
 stored by a browser or a proxy (DESIGN §7)."""
 
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
+from cryptography.fernet import Fernet
 from django.contrib.auth.models import User
 
 from loans.views.onboarding import BORROWER_SESSION_KEY
@@ -54,3 +60,25 @@ def test_admin_pages_are_no_store_with_a_csp(client, loan):  # noqa: F811
         assert response.status_code == 200, url
         assert "no-store" in response["Cache-Control"], url
         assert_strict_csp(response)
+
+
+def test_production_settings_pass_the_deploy_check():
+    """`manage.py check --deploy` with DEBUG off and real secrets: no warning at all."""
+    env = {
+        **os.environ,
+        "DEBUG": "false",
+        "SECRET_KEY": "x" * 20 + Fernet.generate_key().decode(),
+        "PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),
+        "PII_BLIND_INDEX_KEY": "test-blind-index-key",
+        "PAYMENT_GATEWAY_WEBHOOK_SECRET": "test-webhook-secret",
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "check", "--deploy", "--fail-level", "WARNING"],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
