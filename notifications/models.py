@@ -59,7 +59,9 @@ class SmsMessage(models.Model):
     obeys_quiet_hours = models.BooleanField(_("waits for daytime"), default=True)
     # A login or card-binding code is a secret: the row keeps the text with the code masked
     # and the code itself only goes into the provider request, once, from memory.
-    secret_masked = models.BooleanField(_("code masked"), default=False, editable=False)
+    secret_masked = models.BooleanField(
+        _("code masked"), default=False, db_default=False, editable=False
+    )
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 

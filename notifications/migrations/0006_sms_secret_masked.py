@@ -33,7 +33,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='smsmessage',
             name='secret_masked',
-            field=models.BooleanField(default=False, editable=False, verbose_name='code masked'),
+            field=models.BooleanField(db_default=False, default=False, editable=False, verbose_name='code masked'),
         ),
         migrations.RunPython(mask_login_codes, migrations.RunPython.noop),
     ]
