@@ -8,8 +8,10 @@ from decimal import Decimal
 from django.db.models import F, Sum
 from django.utils import timezone
 
+from . import scheduling
 from .models import Instalment, Loan
 from .money import to_fen
+from .scheduling import CronSchedule
 from .services import payments
 from .services.end_of_day import run_end_of_day
 
@@ -73,39 +75,27 @@ def auto_debit(slot: str, intended=None) -> str:
 
 
 SCHEDULES = [
-    # (name, function, args, cron in Asia/Shanghai)
-    ("日终 End of day", "loans.tasks.end_of_day", "", "10 0 * * *"),
-    (
+    CronSchedule("日终 End of day", "loans.tasks.end_of_day", "10 0 * * *"),
+    CronSchedule(
         "自动扣款 Auto-debit: due date, morning",
         "loans.tasks.auto_debit",
-        "'due_morning'",
         "0 6 * * *",
+        args="'due_morning'",
     ),
-    (
+    CronSchedule(
         "自动扣款 Auto-debit: due date, 17:00",
         "loans.tasks.auto_debit",
-        "'due_evening'",
         "0 17 * * *",
+        args="'due_evening'",
     ),
-    ("自动扣款 Auto-debit: next morning", "loans.tasks.auto_debit", "'next_morning'", "30 6 * * *"),
+    CronSchedule(
+        "自动扣款 Auto-debit: next morning",
+        "loans.tasks.auto_debit",
+        "30 6 * * *",
+        args="'next_morning'",
+    ),
 ]
 
 
 def install_schedules(**kwargs) -> None:
-    """Create the schedules that do not exist yet; ones staff have edited are left alone."""
-    from django_q.models import Schedule
-
-    for name, func, args, cron in SCHEDULES:
-        if Schedule.objects.filter(name=name).exists():
-            continue
-        schedule = Schedule(
-            name=name,
-            func=func,
-            args=args or None,
-            schedule_type=Schedule.CRON,
-            cron=cron,
-            intended_date_kwarg="intended",
-            repeats=-1,
-        )
-        schedule.next_run = schedule.calculate_next_run()
-        schedule.save()
+    scheduling.install_schedules(SCHEDULES)

@@ -1,15 +1,22 @@
 """Scheduled SMS work (django-q2): queue the day's reminders, and send what is due in
 batches — one task per batch, never one per message."""
 
+import logging
 from datetime import datetime
 
 from django.conf import settings
 from django.utils import timezone
 from django_q.tasks import async_task
 
+from loans import scheduling
+from loans.scheduling import CronSchedule
+
 from . import services
+from .backends import get_backend
+from .receipts import record_delivery_receipts
 from .reminders import queue_reminders
-from .tasks_receipts import pull_delivery_receipts  # noqa: F401  (scheduled below)
+
+logger = logging.getLogger(__name__)
 
 
 def send_reminders(intended=None) -> str:
@@ -38,28 +45,44 @@ def send_batch(ids: list[int]) -> int:
     return services.send_messages(ids)
 
 
+PULL_LIMIT = 100
+MAX_PULLS = 50  # bounds one run: at most 5,000 receipts, the next run takes the rest
+
+
+def pull_delivery_receipts() -> int:
+    """Pull receipts until the provider has no more, recording each pull before the next
+    (the provider hands out each receipt once). Does nothing for backends without receipts.
+    Returns how many messages were updated."""
+    backend = get_backend()
+    pull = getattr(backend, "pull_delivery_receipts", None)
+    if pull is None:
+        return 0
+    updated = 0
+    for _ in range(MAX_PULLS):
+        receipts = pull(limit=PULL_LIMIT)
+        updated += record_delivery_receipts(receipts)
+        if len(receipts) < PULL_LIMIT:
+            break
+    if updated:
+        logger.info("Recorded %d SMS delivery receipt(s)", updated)
+    return updated
+
+
 SCHEDULES = [
-    # (name, function, cron in Asia/Shanghai): reminders after end of day (00:10), sent from
-    # 08:00 when quiet hours end; the dispatcher runs every minute.
-    ("短信提醒 SMS reminders", "notifications.tasks.send_reminders", "30 0 * * *"),
-    ("短信发送 SMS dispatch", "notifications.tasks.dispatch", "* * * * *"),
-    ("短信回执 SMS delivery receipts", "notifications.tasks.pull_delivery_receipts", "*/5 * * * *"),
+    # Reminders after end of day (00:10), sent from 08:00 when quiet hours end; the
+    # dispatcher runs every minute.
+    CronSchedule("短信提醒 SMS reminders", "notifications.tasks.send_reminders", "30 0 * * *"),
+    CronSchedule(
+        "短信发送 SMS dispatch", "notifications.tasks.dispatch", "* * * * *", intended=False
+    ),
+    CronSchedule(
+        "短信回执 SMS delivery receipts",
+        "notifications.tasks.pull_delivery_receipts",
+        "*/5 * * * *",
+        intended=False,
+    ),
 ]
 
 
 def install_schedules(**kwargs) -> None:
-    from django_q.models import Schedule
-
-    for name, func, cron in SCHEDULES:
-        if Schedule.objects.filter(name=name).exists():
-            continue
-        schedule = Schedule(
-            name=name,
-            func=func,
-            schedule_type=Schedule.CRON,
-            cron=cron,
-            intended_date_kwarg="intended" if func.endswith("send_reminders") else None,
-            repeats=-1,
-        )
-        schedule.next_run = schedule.calculate_next_run()
-        schedule.save()
+    scheduling.install_schedules(SCHEDULES)

@@ -21,7 +21,7 @@ DUE = date(2026, 2, 15)
 
 def test_schedules_are_installed_once_and_visible():
     names = set(Schedule.objects.values_list("name", flat=True))
-    assert {name for name, *_ in tasks.SCHEDULES} <= names
+    assert {s.name for s in tasks.SCHEDULES} <= names
     eod = Schedule.objects.get(func="loans.tasks.end_of_day")
     assert eod.cron == "10 0 * * *" and eod.intended_date_kwarg == "intended"
     eod.cron = "20 0 * * *"

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from django.utils import timezone
 
-from notifications import services, tasks_receipts
+from notifications import services, tasks
 from notifications.backends.tencent import Receipt, SmsBackend
 from notifications.models import SmsMessage
 from notifications.receipts import record_delivery_receipts
@@ -219,7 +219,7 @@ def test_delivery_receipts_mark_messages_delivered_or_failed(fake_tencent, caplo
     fake_tencent.queue_receipt("2433:99999999999999999999", "+8613900000000", at=at)
 
     with caplog.at_level(logging.INFO, logger="notifications.receipts"):
-        assert tasks_receipts.pull_delivery_receipts() == 3
+        assert tasks.pull_delivery_receipts() == 3
 
     first, second, third = refreshed(messages)
     assert (first.status, first.delivered_at) == (Status.DELIVERED, at)
@@ -229,7 +229,7 @@ def test_delivery_receipts_mark_messages_delivered_or_failed(fake_tencent, caplo
     assert "2433:99999999999999999999" in caplog.text  # the unknown serial is only logged
     pulls = [r.body for r in fake_tencent.requests if r.action == "PullSmsSendStatus"]
     assert pulls == [{"SmsSdkAppId": APP_ID, "Limit": 100}]
-    assert tasks_receipts.pull_delivery_receipts() == 0  # each receipt is handed out once
+    assert tasks.pull_delivery_receipts() == 0  # each receipt is handed out once
 
 
 def test_pulled_receipts_are_parsed(fake_tencent):
@@ -255,7 +255,7 @@ def test_the_task_drains_the_receipt_queue_and_ignores_unknown_serials(fake_tenc
     for i in range(150):
         fake_tencent.queue_receipt(f"2433:{i}", "+8613900000001")
 
-    assert tasks_receipts.pull_delivery_receipts() == 0
+    assert tasks.pull_delivery_receipts() == 0
 
     assert [r.action for r in fake_tencent.requests] == ["PullSmsSendStatus"] * 2
     assert fake_tencent.receipts == []
@@ -276,4 +276,4 @@ def test_a_late_receipt_never_changes_a_settled_message():
 
 
 def test_the_task_does_nothing_for_backends_without_receipts(sms_outbox):
-    assert tasks_receipts.pull_delivery_receipts() == 0
+    assert tasks.pull_delivery_receipts() == 0
