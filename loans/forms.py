@@ -1,14 +1,33 @@
 from django import forms
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .services.borrowers import clean_identity
+from . import kyc
+from .validators import kyc_message
+
+
+class MobileCodeForm(forms.Form):
+    """A mobile, and the code we texted to it (empty until it has been sent)."""
+
+    mobile = forms.CharField(
+        label=_("Mobile number"),
+        max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "tel", "autocomplete": "tel"}),
+    )
+    code = forms.CharField(
+        label=_("6-digit code"),
+        max_length=6,
+        required=False,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
+    )
 
 
 class CreditApplicationForm(forms.Form):
+    """Who the applicant is. No mobile: the one they proved with a texted code is used."""
+
     name = forms.CharField(label=_("Name (as on your ID card)"), max_length=50)
     id_number = forms.CharField(label=_("Resident ID number"), max_length=20)
-    mobile = forms.CharField(label=_("Mobile number"), max_length=20)
     id_expiry_date = forms.DateField(
         label=_("ID card valid until"),
         required=False,
@@ -36,17 +55,14 @@ class CreditApplicationForm(forms.Form):
         error_messages={"required": _("We cannot assess an application without this consent.")},
     )
 
-    def clean(self):
-        data = super().clean()
-        if data.get("id_number") and data.get("mobile"):
-            try:
-                data["id_number"], data["mobile"] = clean_identity(
-                    id_number=data["id_number"], mobile=data["mobile"]
-                )
-            except ValidationError as exc:
-                for field, errors in exc.message_dict.items():
-                    self.add_error(field, errors)
-        return data
+    def clean_id_number(self) -> str:
+        # The number's form only: whether it is already a borrower's is never said here.
+        try:
+            return kyc.parse_resident_id(
+                self.cleaned_data["id_number"], today=timezone.localdate()
+            ).number
+        except kyc.KycError as exc:
+            raise ValidationError(kyc_message(exc.code)) from exc
 
 
 class ReviewRequestForm(forms.Form):

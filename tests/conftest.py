@@ -20,3 +20,13 @@ def sms_outbox(settings):
     settings.SMS_BACKEND = "notifications.backends.locmem.SmsBackend"
     locmem.outbox.clear()
     return locmem.outbox
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache():
+    """Rate limits count in the cache: each test starts with none used."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+    cache.clear()

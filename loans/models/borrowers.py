@@ -193,10 +193,11 @@ class PiiAccessLog(models.Model):
 
 
 class LoginCode(models.Model):
-    """A one-time code (验证码) texted for portal login. Only a keyed hash of the code is kept."""
+    """A one-time code (验证码) for a mobile: to log in, or to prove the mobile before
+    registering. Only a keyed hash of the code is kept. No link to a borrower: whose number it
+    is gets looked up when the code is used, so writing one is the same work for any number."""
 
     mobile_index = models.CharField(max_length=64, db_index=True)
-    borrower = models.ForeignKey(Borrower, null=True, on_delete=models.CASCADE, related_name="+")
     code_hash = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
     expires_at = models.DateTimeField()
@@ -211,3 +212,55 @@ class LoginCode(models.Model):
 
     def __str__(self) -> str:
         return f"login code {self.created_at:%Y-%m-%d %H:%M}"
+
+
+class RegistrationAttempt(models.Model):
+    """Every application from the portal by someone who proved their mobile, and how it ended.
+
+    The portal's answer to a refusal is the same whatever the reason (it must not tell anyone
+    whether an ID number already belongs to a borrower); staff see the reason here. Only blind
+    indexes are kept, never a name, ID number or mobile in clear. Staff see it read-only.
+    """
+
+    class Outcome(models.TextChoices):
+        OK = "ok", _("Registered")
+        ALREADY_REGISTERED = "already_registered", _("Mobile already registered: signed in")
+        ID_TAKEN = "id_taken", _("ID number belongs to another borrower")
+        IDENTITY_MISMATCH = "identity_mismatch", _("Name does not match the ID number")
+        CHECK_UNAVAILABLE = "check_unavailable", _("Identity check unavailable")
+
+    class IdentityResult(models.TextChoices):
+        MATCH = "match", _("Match")
+        NO_MATCH = "no_match", _("No match")
+        NOT_CHECKED = "not_checked", _("Not checked")
+
+    at = models.DateTimeField(_("at"), auto_now_add=True, db_index=True)
+    outcome = models.CharField(_("outcome"), max_length=20, choices=Outcome.choices)
+    identity_result = models.CharField(
+        _("identity check"),
+        max_length=12,
+        choices=IdentityResult.choices,
+        default=IdentityResult.NOT_CHECKED,
+    )
+    identity_source = models.CharField(_("identity check source"), max_length=40, blank=True)
+    identity_reference = models.CharField(_("identity check reference"), max_length=80, blank=True)
+    mobile_index = models.CharField(max_length=64, db_index=True, editable=False)
+    id_number_index = models.CharField(max_length=64, blank=True, db_index=True, editable=False)
+    # The new borrower (ok), or the borrower whose mobile or ID number it was.
+    borrower = models.ForeignKey(
+        Borrower,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="registration_attempts",
+        verbose_name=_("borrower"),
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("registration attempt")
+        verbose_name_plural = _("registration attempts")
+        ordering = ["-at"]
+
+    def __str__(self) -> str:
+        return f"{self.get_outcome_display()} {self.at:%Y-%m-%d %H:%M}"

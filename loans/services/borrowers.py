@@ -22,10 +22,10 @@ CONSENT_TEXT_VERSIONS = {
 REVEALABLE_FIELDS = ("name", "id_number", "mobile")
 
 
-def clean_identity(*, id_number: str, mobile: str, today: date | None = None) -> tuple[str, str]:
-    """Validate and normalise an ID number and mobile, checking neither is already registered.
+def parse_identity(*, id_number: str, mobile: str, today: date | None = None) -> tuple[str, str]:
+    """Validate and normalise an ID number and mobile by their form alone (no database).
 
-    Raises ValidationError keyed by field, with messages a borrower can act on.
+    Raises ValidationError keyed by field, with messages a person can act on.
     """
     today = today or timezone.localdate()
     errors: dict[str, str] = {}
@@ -37,15 +37,22 @@ def clean_identity(*, id_number: str, mobile: str, today: date | None = None) ->
         mobile = kyc.normalize_mobile(mobile)
     except kyc.KycError as exc:
         errors["mobile"] = kyc_message(exc.code)
-    if (
-        "id_number" not in errors
-        and Borrower.objects.filter(id_number_index=id_number_index(id_number)).exists()
-    ):
+    if errors:
+        raise ValidationError(errors)
+    return id_number, mobile
+
+
+def clean_identity(*, id_number: str, mobile: str, today: date | None = None) -> tuple[str, str]:
+    """`parse_identity`, then check neither is already registered, saying plainly which.
+
+    For staff, who are not anonymous. The portal never shows these answers: they would tell
+    anyone whether a person borrows from us (see `onboarding.apply_for_credit_line`).
+    """
+    id_number, mobile = parse_identity(id_number=id_number, mobile=mobile, today=today)
+    errors: dict[str, str] = {}
+    if Borrower.objects.filter(id_number_index=id_number_index(id_number)).exists():
         errors["id_number"] = _("A borrower with this ID number is already registered.")
-    if (
-        "mobile" not in errors
-        and Borrower.objects.filter(mobile_index=mobile_index(mobile)).exists()
-    ):
+    if Borrower.objects.filter(mobile_index=mobile_index(mobile)).exists():
         errors["mobile"] = _("This mobile number is already registered to another borrower.")
     if errors:
         raise ValidationError(errors)
@@ -67,6 +74,7 @@ def register_borrower(
     account_activity_score: int | None = None,
     consents: Iterable[str] = (),
     consent_ip: str | None = None,
+    consent_at: datetime | None = None,
 ) -> Borrower:
     name = name.strip()
     if not name:
@@ -88,7 +96,7 @@ def register_borrower(
     borrower.full_clean()
     borrower.save()
     for kind in consents:
-        record_consent(borrower=borrower, kind=kind, ip_address=consent_ip)
+        record_consent(borrower=borrower, kind=kind, ip_address=consent_ip, at=consent_at)
     return borrower
 
 

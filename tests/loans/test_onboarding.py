@@ -1,6 +1,6 @@
 """Registering a borrower: identity checks, derived facts, consents, credit reports."""
 
-from datetime import date
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -112,3 +112,26 @@ def test_a_credit_report_needs_the_credit_query_consent():
         services.record_credit_report(
             borrower=b, current_overdue_accounts=0, worst_dpd_24m=0, inquiries_3m=0
         )
+
+
+def test_the_portal_s_identity_check_reads_the_form_only_while_staff_are_told_what_is_taken(
+    django_assert_num_queries,
+):
+    first = register()
+    # The portal's check: the number's form alone, no database, so it cannot tell who borrows.
+    with django_assert_num_queries(0):
+        assert services.parse_identity(id_number=first.id_number, mobile=first.mobile) == (
+            first.id_number,
+            first.mobile,
+        )
+    # Staff (the admin's creation form) are told plainly.
+    with translation.override("en"), pytest.raises(ValidationError) as exc:
+        services.clean_identity(id_number=first.id_number, mobile=first.mobile)
+    assert "already registered" in " ".join(exc.value.message_dict["id_number"])
+    assert "already registered" in " ".join(exc.value.message_dict["mobile"])
+
+
+def test_consents_can_carry_the_moment_they_were_given():
+    given = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
+    b = register(consents=[Consent.Kind.DATA_PROCESSING], consent_at=given)
+    assert b.consents.get().consented_at == given
