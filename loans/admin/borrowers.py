@@ -1,18 +1,47 @@
 from django import forms
 from django.contrib import admin, messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.log import log_response
 from django.utils.translation import gettext_lazy as _
+from stdnum import numdb
 
 from .. import kyc, selectors
 from ..models import Borrower, Consent, CreditReport, PiiAccessLog
 from ..services import borrowers as borrower_services
 from ..services import credit as credit_services
-from .common import BackOfficeAdmin, ReadOnlyAdmin, ReasonForm
+from .common import BackOfficeAdmin, ReadOnlyAdmin, ReasonForm, add_form_errors
+
+REVEAL_PERMISSION = "loans.reveal_pii"
+# Parts of the ID number itself (region = its first 6 digits, then the birth date): shown, and
+# searchable, only with the reveal permission, or they would rebuild the masked number.
+ID_NUMBER_PARTS = ("birth_date", "region_code")
+
+
+def may_reveal(request) -> bool:
+    return request.user.has_perm(REVEAL_PERMISSION)
+
+
+def province_of(region_code: str) -> str:
+    """The province (省) of a region code: what its first two digits say, which the masked ID
+    number shows anyway."""
+    parts = numdb.get("cn/loc").info(region_code or "")
+    return parts[0][1].get("province", "—") if parts else "—"
+
+
+class RegistrationRefused(Exception):
+    """The registration service refused what the form had accepted (say, the same ID number
+    registered a moment earlier by someone else); carries the service's ValidationError."""
+
+    def __init__(self, error: ValidationError):
+        super().__init__(error)
+        self.error = error
 
 
 class BorrowerCreationForm(forms.ModelForm):
@@ -56,8 +85,13 @@ class BorrowerCreationForm(forms.ModelForm):
         return data
 
     def _post_clean(self):
-        # The model is built by the registration service, not from this form.
-        pass
+        # The registration service builds and saves the borrower; running the model's checks
+        # here too (min/max of income and activity score and the like) shows a mistake beside
+        # its field instead of letting the service refuse it after the form said yes.
+        super()._post_clean()
+        refused = getattr(self, "registration_refused", None)
+        if refused is not None:
+            add_form_errors(self, refused)
 
 
 class ConsentInline(admin.TabularInline):
@@ -107,13 +141,16 @@ class BorrowerAdmin(BackOfficeAdmin):
         "masked_mobile",
         "reveal_links",
         "sex",
+        "age",
         "birth_date",
+        "province",
         "region_code",
         "mainland_resident",
         "credit_line_link",
         "created_at",
         "updated_at",
     ]
+    # With the reveal permission; without it, see `get_fieldsets`.
     fieldsets = [
         (
             _("Identity"),
@@ -122,8 +159,8 @@ class BorrowerAdmin(BackOfficeAdmin):
                     ("masked_name", "masked_mobile"),
                     "masked_id_number",
                     "reveal_links",
-                    ("sex", "birth_date"),
-                    ("region_code", "mainland_resident"),
+                    ("sex", "age", "birth_date"),
+                    ("province", "region_code", "mainland_resident"),
                     "id_expiry_date",
                     "civil_capacity",
                 ]
@@ -148,12 +185,44 @@ class BorrowerAdmin(BackOfficeAdmin):
         if obj is None:
             kwargs["form"] = BorrowerCreationForm
             kwargs["fields"] = None
-        return super().get_form(request, obj, change=change, **kwargs)
+        form = super().get_form(request, obj, change=change, **kwargs)
+        refused = getattr(request, "registration_refused", None)
+        if refused is not None:
+            form = type(form.__name__, (form,), {"registration_refused": refused})
+        return form
 
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [(None, {"fields": BorrowerCreationForm.Meta.fields + ["consents"]})]
-        return super().get_fieldsets(request, obj)
+        if may_reveal(request):
+            return super().get_fieldsets(request, obj)
+        # No reveal links, and no part of the ID number beside its mask: age, not birth date;
+        # province, not region code.
+        hidden = {"reveal_links", *ID_NUMBER_PARTS}
+        masked = []
+        for title, options in self.fieldsets:
+            rows = []
+            for row in options["fields"]:
+                names = row if isinstance(row, tuple) else (row,)
+                kept = tuple(f for f in names if f not in hidden)
+                if kept:
+                    rows.append(kept if len(kept) > 1 else kept[0])
+            masked.append((title, {**options, "fields": rows}))
+        return masked
+
+    def lookup_allowed(self, lookup, value, request):
+        # `?birth_date__year=1992&id=5` would tell the birth date row by row just the same.
+        if lookup.split("__")[0] in ID_NUMBER_PARTS and not may_reveal(request):
+            return False
+        return super().lookup_allowed(lookup, value, request)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        try:
+            return super().changeform_view(request, object_id, form_url, extra_context)
+        except RegistrationRefused as refused:
+            # The add was rolled back; show the same form again, with what was typed and why.
+            request.registration_refused = refused.error
+            return super().changeform_view(request, object_id, form_url, extra_context)
 
     def get_readonly_fields(self, request, obj=None):
         return self.readonly_fields if obj else []
@@ -166,16 +235,22 @@ class BorrowerAdmin(BackOfficeAdmin):
             super().save_model(request, obj, form, change)
             return
         data = {k: v for k, v in form.cleaned_data.items() if k != "consents"}
-        borrower = borrower_services.register_borrower(
-            **data,
-            consents=form.cleaned_data["consents"],
-            consent_ip=request.META.get("REMOTE_ADDR"),
-        )
+        try:
+            borrower = borrower_services.register_borrower(
+                **data,
+                consents=form.cleaned_data["consents"],
+                consent_ip=request.META.get("REMOTE_ADDR"),
+            )
+        except ValidationError as exc:
+            raise RegistrationRefused(exc) from exc
         obj.pk = borrower.pk
         obj._state.adding = False
         obj.refresh_from_db()
 
-    def get_search_results(self, request, queryset, search_term):
+    def filter_by_person_index(self, queryset, index: str):
+        return queryset.filter(Q(id_number_index=index) | Q(mobile_index=index))
+
+    def search_by_term(self, request, queryset, search_term):
         return selectors.search_borrowers(queryset=queryset, term=search_term), False
 
     @admin.display(description=_("name"))
@@ -193,6 +268,10 @@ class BorrowerAdmin(BackOfficeAdmin):
     @admin.display(description=_("age"))
     def age(self, obj):
         return kyc.age_on(obj.birth_date, timezone.localdate())
+
+    @admin.display(description=_("province"))
+    def province(self, obj):
+        return province_of(obj.region_code)
 
     @admin.display(description=_("credit line"), ordering="credit_line__status")
     def credit_line_status(self, obj):
@@ -257,9 +336,30 @@ class BorrowerAdmin(BackOfficeAdmin):
     def reveal_view(self, request, pk: int, field: str):
         borrower = get_object_or_404(Borrower, pk=pk)
         if field not in borrower_services.REVEALABLE_FIELDS:
-            raise PermissionDenied
-        if not request.user.has_perm("loans.reveal_pii"):
-            raise PermissionDenied
+            raise Http404
+        context = {
+            **self.admin_site.each_context(request),
+            "title": _("Reveal personal data"),
+            "opts": self.model._meta,
+            "original": borrower,
+            "field_label": Borrower._meta.get_field(field).verbose_name,
+        }
+        if not may_reveal(request):
+            # An ordinary refusal, answered as a page and logged as one line (raising
+            # PermissionDenied would log it with a traceback).
+            response = TemplateResponse(
+                request, "admin/loans/reveal.html", {**context, "denied": True}, status=403
+            )
+            log_response(
+                "Reveal refused (no %s permission): %s of borrower #%s for %s",
+                REVEAL_PERMISSION,
+                field,
+                borrower.pk,
+                request.user.get_username(),
+                response=response,
+                request=request,
+            )
+            return response
         form = ReasonForm(request.POST or None)
         value = None
         if request.method == "POST" and form.is_valid():
@@ -270,16 +370,9 @@ class BorrowerAdmin(BackOfficeAdmin):
                 reason=form.cleaned_data["reason"],
                 ip_address=request.META.get("REMOTE_ADDR"),
             )
-        context = {
-            **self.admin_site.each_context(request),
-            "title": _("Reveal personal data"),
-            "opts": self.model._meta,
-            "original": borrower,
-            "field_label": Borrower._meta.get_field(field).verbose_name,
-            "form": form,
-            "value": value,
-        }
-        return TemplateResponse(request, "admin/loans/reveal.html", context)
+        return TemplateResponse(
+            request, "admin/loans/reveal.html", {**context, "form": form, "value": value}
+        )
 
 
 @admin.register(CreditReport)

@@ -4,7 +4,13 @@ from django.utils.translation import gettext_lazy as _
 
 from ..models import BankCard, DebitAttempt, GatewayNotification
 from ..services import payments as payment_services
-from .common import BackOfficeAdmin, BorrowerSearchMixin, ReadOnlyAdmin, search_by_borrower
+from .common import (
+    BackOfficeAdmin,
+    BorrowerSearchMixin,
+    ReadOnlyAdmin,
+    filter_by_borrower_index,
+    search_by_borrower,
+)
 
 
 @admin.register(BankCard)
@@ -65,10 +71,11 @@ class DebitAttemptAdmin(ReadOnlyAdmin):
     search_help_text = _("Gateway reference (DA-…), or exact ID number or mobile of the borrower.")
     date_hierarchy = "business_date"
 
-    def get_search_results(self, request, queryset, search_term):
+    def filter_by_person_index(self, queryset, index: str):
+        return filter_by_borrower_index(queryset, index, borrower_path="loan__borrower")
+
+    def search_by_term(self, request, queryset, search_term):
         term = search_term.strip()
-        if not term:
-            return queryset, False
         if term.upper().startswith("DA-"):
             return queryset.filter(gateway_ref=term), False
         return search_by_borrower(queryset, term, borrower_path="loan__borrower"), False
