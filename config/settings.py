@@ -4,6 +4,8 @@ Everything comes from the environment (django-environ); a `.env` at the reposito
 when present. `.env.example` lists every variable.
 """
 
+from datetime import timedelta
+from decimal import Decimal
 from pathlib import Path
 
 import environ
@@ -33,6 +35,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_q",
     "csp",
+    "axes",
     "loans",
     "notifications",
     "debt_collection",
@@ -50,6 +53,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.NoStoreMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -96,6 +100,25 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "admin:login"
+# Staff login throttling (django-axes; the portal's OTP login is not a Django login). The axes
+# backend refuses a locked-out login before the password is even checked.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Failures count per username and per IP address: a username is locked after
+# AXES_FAILURE_LIMIT of them, an address after AXES_IP_FAILURE_LIMIT (more, since a whole
+# office shares one; loans/admin/login.py). Both unlock by themselves after the cool-off, or at
+# once when a superuser deletes the access attempt in the admin.
+AXES_FAILURE_LIMIT = 5
+AXES_IP_FAILURE_LIMIT = 20
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_COOLOFF_TIME = timedelta(minutes=30)
+AXES_HANDLER = "loans.admin.login.StaffLoginHandler"
+AXES_LOCKOUT_CALLABLE = "loans.admin.login.lockout_response"
+AXES_RESET_ON_SUCCESS = False  # a right password must not wipe the address's failures
+AXES_ENABLE_ACCESS_FAILURE_LOG = True  # every failure stays visible in the admin
+AXES_VERBOSE = False  # no start-up banner on every manage.py command's stderr
 
 # --- Internationalisation -------------------------------------------------------------------
 LANGUAGE_CODE = "zh-hans"
@@ -163,6 +186,20 @@ PII_BLIND_INDEX_KEY = env.str(
 # --- Credit bureau ---------------------------------------------------------------------------
 CREDIT_BUREAU_BACKEND = env.str("CREDIT_BUREAU_BACKEND", default="loans.bureau.SandboxBureau")
 
+# --- Portal registration ---------------------------------------------------------------------
+# 公民身份信息核查: does the name belong to the ID number (loans/identity.py; the sandbox needs no
+# network and refuses the test identities listed there).
+IDENTITY_VERIFICATION_BACKEND = env.str(
+    "IDENTITY_VERIFICATION_BACKEND", default="loans.identity.SandboxIdentityVerifier"
+)
+# Fixed windows counted in the cache (below). Over a limit the portal answers 429.
+PORTAL_APPLICATIONS_PER_IP_PER_HOUR = env.int("PORTAL_APPLICATIONS_PER_IP_PER_HOUR", default=5)
+PORTAL_APPLICATIONS_PER_MOBILE_PER_DAY = env.int(
+    "PORTAL_APPLICATIONS_PER_MOBILE_PER_DAY", default=3
+)
+# One-time codes (login and registration) texted at the request of one IP address.
+PORTAL_CODES_PER_IP_PER_HOUR = env.int("PORTAL_CODES_PER_IP_PER_HOUR", default=20)
+
 # --- Payment gateway (auto-debit) --------------------------------------------------------------
 # Charges go out through the backend; results come back only through the signed webhook
 # (POST /gateway/webhook/), HMAC-SHA256 with this secret, timestamps within the tolerance.
@@ -174,6 +211,12 @@ PAYMENT_GATEWAY_WEBHOOK_SECRET = env.str(
     default="dev-only-gateway-webhook-secret" if DEBUG else environ.Env.NOTSET,
 )
 PAYMENT_GATEWAY_TOLERANCE_SECONDS = env.int("PAYMENT_GATEWAY_TOLERANCE_SECONDS", default=300)
+# A payment entered by staff may exceed what settles the loan by at most this (yuan); more is
+# refused as a typing mistake (loans/services/repayments.py). Gateway money is always booked.
+MANUAL_POSTING_MARGIN = Decimal(env.str("MANUAL_POSTING_MARGIN", default="100.00"))
+# Refunds of money paid beyond everything owed (loans/services/refunds.py): one above this
+# amount (yuan) is sent only after a second person approves it (maker-checker).
+REFUND_APPROVAL_THRESHOLD = Decimal(env.str("REFUND_APPROVAL_THRESHOLD", default="500.00"))
 
 # --- SMS -----------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.console.SmsBackend")
@@ -236,5 +279,10 @@ LOGGING = {
     "disable_existing_loggers": False,
     "handlers": {"console": {"class": "logging.StreamHandler"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        # Without its own handler Django's records reach the console once, through root.
+        "django": {"handlers": [], "level": "INFO", "propagate": True},
+        "django.db.backends": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # not a line per successful staff login
+    },
 }

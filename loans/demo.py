@@ -148,4 +148,6 @@ BORROWERS = [
         12,
         after=("override",),
     ),
+    # Borrowed, paid once, then nothing for over 180 days: written off (核销), with a recovery.
+    DemoBorrower("郑凯", "230102", date(1986, 3, 3), "173", "13400134014", "20000", "1000", 75),
 ]

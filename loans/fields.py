@@ -27,3 +27,12 @@ class EncryptedTextField(models.TextField):
         if value is None or value == "":
             return value
         return crypto.encrypt(value)
+
+
+def in_fen(expression):
+    """An amount computed in SQL, rounded to the fen. SQLite adds decimals as floats
+    (9000.00 − 8999.95 is 0.0499999…), so a balance brought to zero by equal amounts could
+    otherwise end a hair below it and trip a non-negative check."""
+    return models.functions.Round(
+        expression, 2, output_field=models.DecimalField(max_digits=16, decimal_places=2)
+    )

@@ -38,3 +38,13 @@ def penalty_for_days(
         )
         * days
     )
+
+
+def days_charged_between(*, due_date: date, after: date, through: date, grace_days: int) -> int:
+    """How many days in (after, through] an overdue instalment is charged penalty for: what a
+    reversal re-charges on the restored principal for the days after a payment's value date."""
+    if through <= after:
+        return 0
+    return accrual_days(
+        due_date=due_date, accrued_through=None, through=through, grace_days=grace_days
+    ) - accrual_days(due_date=due_date, accrued_through=None, through=after, grace_days=grace_days)

@@ -5,6 +5,8 @@ A role names permissions as "app_label.codename"; ones whose model does not exis
 skipped and picked up by the migration that adds the model.
 """
 
+# Registration attempts (refused identities, taken ID numbers) are for risk and compliance.
+VIEW_REGISTRATIONS = ["loans.view_registrationattempt"]
 VIEW_CREDIT = [
     "loans.view_borrower",
     "loans.view_consent",
@@ -25,6 +27,10 @@ VIEW_LENDING = VIEW_LOANS + [
 VIEW_LEDGER = ["loans.view_loantransaction"]
 VIEW_PAYMENTS = ["loans.view_bankcard", "loans.view_debitattempt", "loans.view_gatewaynotification"]
 VIEW_END_OF_DAY = ["loans.view_businessday", "django_q.view_schedule"]
+VIEW_REFUNDS = ["loans.view_refund"]
+VIEW_WRITE_OFFS = ["loans.view_writeoff"]
+# Maker-checker: a group may hold both halves, the services refuse the same person doing both.
+REFUNDS = VIEW_REFUNDS + ["loans.request_refund", "loans.approve_refund"]
 VIEW_SMS = [
     "notifications.view_smsmessage",
     "notifications.view_smstemplate",
@@ -49,7 +55,10 @@ ROLES: dict[str, list[str]] = {
         "loans.decide_loanapplication",
     ]
     + VIEW_LENDING
-    + ["loans.view_businessday"],
+    + ["loans.view_businessday"]
+    + VIEW_WRITE_OFFS
+    + ["loans.propose_writeoff", "loans.approve_writeoff"]
+    + VIEW_REGISTRATIONS,
     "贷款运营 Loan operations": VIEW_CREDIT
     + [
         "loans.add_borrower",
@@ -68,25 +77,33 @@ ROLES: dict[str, list[str]] = {
     + VIEW_PAYMENTS
     + VIEW_END_OF_DAY
     + VIEW_SMS
-    + MANAGE_SMS,
+    + MANAGE_SMS
+    + REFUNDS
+    + VIEW_WRITE_OFFS,
     "客服 Customer service": VIEW_CREDIT
     + ["loans.request_review_creditassessment", "loans.reveal_pii"]
     + VIEW_LOANS
     + ["loans.view_loanapplication", "loans.view_contract", "loans.view_repayment"]
-    + ["notifications.view_smsmessage"],
+    + ["notifications.view_smsmessage"]
+    + VIEW_REFUNDS,
     "催收员 Collector": ["loans.view_borrower", "loans.view_creditline"]
     + VIEW_LOANS
     + ["loans.view_repayment"],
     "催收主管 Collection supervisor": ["loans.view_borrower", "loans.view_creditline"]
     + VIEW_LOANS
-    + ["loans.view_repayment"],
+    + ["loans.view_repayment"]
+    + VIEW_WRITE_OFFS
+    + ["loans.approve_writeoff"],
     "合规审计 Auditor": VIEW_CREDIT
     + ["loans.view_piiaccesslog"]
     + VIEW_LENDING
     + VIEW_LEDGER
     + VIEW_PAYMENTS
     + VIEW_END_OF_DAY
-    + VIEW_SMS,
+    + VIEW_SMS
+    + VIEW_REFUNDS
+    + VIEW_WRITE_OFFS
+    + VIEW_REGISTRATIONS,
 }
 
 

@@ -137,15 +137,14 @@ def reamortise(
     date), the later ones as usual (outstanding × r). `first_number` numbers the instalments so
     they can keep their place in the original schedule.
 
-    Equal instalments: A is the annuity of the new principal over the remaining count at rate
-    r, and every principal part is A minus a standard month's interest (outstanding × r), the
-    first one included. The first payment is that principal plus the day-count interest, so it
-    differs from A by exactly the interest the shorter or longer first period saves or costs;
-    the middle payments are A and the last differs only by rounding. (Taking the first
-    principal as A minus the day-count interest instead would keep the first payment at A, but
-    the principal it shifts compounds over the remaining months: at high rates it can repay
-    the loan early and leave empty instalments at the end.) No principal part is ever negative
-    or larger than what is outstanding.
+    Equal instalments stay equal: A' is the annuity of the new principal over the remaining
+    count, and every instalment pays A' (its principal part is A' minus its interest, the first
+    one's counted in days); the last takes whatever principal is left.
+
+    No instalment ever owes 0.00: when the new principal cannot give each remaining instalment
+    at least 0.01 of principal (or, interest first, some of them would owe nothing), it is
+    spread over fewer, the earliest, and the list is shorter than `remaining_due_dates`; the
+    due dates left over owe nothing.
     """
     method = _check_method(method)
     dates = list(remaining_due_dates)
@@ -158,16 +157,30 @@ def reamortise(
         raise ValueError(
             f"prepayment date {value_date} must be before the next due date {dates[0]}"
         )
-    return _amortise(
-        principal=principal,
-        due_dates=dates,
-        rate=periodic_rate(daily_rate),
-        method=method,
-        first_interest=accrued_interest(
-            principal=principal, daily_rate=daily_rate, days=(dates[0] - value_date).days
-        ),
-        first_number=first_number,
+    first_interest = accrued_interest(
+        principal=principal, daily_rate=daily_rate, days=(dates[0] - value_date).days
     )
+    count = len(dates)
+    if method is not RepaymentMethod.INTEREST_FIRST:
+        count = min(count, int(principal / FEN))  # at least one fen of principal each
+    while True:
+        instalments = _amortise(
+            principal=principal,
+            due_dates=dates[:count],
+            rate=periodic_rate(daily_rate),
+            method=method,
+            first_interest=first_interest,
+            first_number=first_number,
+        )
+        if count == 1 or all(_owes_something(i, method) for i in instalments):
+            return instalments
+        count -= 1
+
+
+def _owes_something(instalment: Instalment, method: RepaymentMethod) -> bool:
+    if method is RepaymentMethod.INTEREST_FIRST:
+        return instalment.payment > 0
+    return instalment.principal > 0
 
 
 def accrued_interest(*, principal: Decimal, daily_rate: Decimal, days: int) -> Decimal:
@@ -261,7 +274,7 @@ def _amortise(
     """Split `principal` over `due_dates`; interest is outstanding × `rate`.
 
     `first_interest` replaces the first instalment's interest (day-count interest after a
-    prepayment) without moving the principal parts; see `reamortise`.
+    prepayment); an equal instalment still pays the level payment, see `reamortise`.
 
     Principal parts are clamped to [0, outstanding] so that rounding up a level payment or
     principal slice on a tiny loan can never repay more than is owed; the last instalment takes
@@ -282,7 +295,7 @@ def _amortise(
         if index == n - 1:
             part = outstanding
         elif method is RepaymentMethod.EQUAL_INSTALLMENT:
-            part = level_payment - month_interest
+            part = level_payment - interest
         elif method is RepaymentMethod.EQUAL_PRINCIPAL:
             part = principal_slice
         else:  # interest first

@@ -1,5 +1,6 @@
 """Reads: what services and pages need to know about borrowers and credit."""
 
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
@@ -95,18 +96,109 @@ def payoff_amount(*, loan, on: date) -> Decimal:
     the last due date or prepayment, plus the remaining principal."""
     if loan.status != "active":
         return Decimal("0.00")
-    instalments = list(loan.instalments.order_by("number"))
-    due = amount_due(loan=loan, on=on)
-    future = [i for i in instalments if i.due_date > on and i.status in OPEN_STATUSES]
+    return settlement_amount(
+        loan=loan, instalments=list(loan.instalments.order_by("number")), on=on
+    )
+
+
+def settlement_amount(*, loan, instalments: list, on: date) -> Decimal:
+    """`payoff_amount` for instalments already loaded (and locked, when posting)."""
+    due = sum(
+        (
+            i.total_outstanding + _projected_penalty(loan, i, on)
+            for i in instalments
+            if i.due_date <= on and i.status in OPEN_STATUSES
+        ),
+        Decimal("0.00"),
+    )
+    period = current_period(loan=loan, instalments=instalments, on=on)
+    principal = sum((i.principal_outstanding for i in period.future), Decimal("0.00"))
+    return due + period.interest + principal
+
+
+@dataclass(frozen=True)
+class Period:
+    """The running period of a loan for a prepayment or settlement on a date."""
+
+    as_of: date  # the payment date, or the due date of a bill already paid ahead of it
+    future: list  # open instalments due after `as_of`, oldest first
+    interest: Decimal  # accrued since the last due date, drawdown or prepayment, not yet paid
+
+
+def current_period(*, loan, instalments: list, on: date) -> Period:
+    """Where a prepayment or settlement on `on` starts (one rule for posting and quoting).
+
+    Interest accrues from the last due date, the drawdown or the last partial prepayment,
+    whichever is latest, on the principal of the instalments still to come. A bill paid in full
+    before its due date already carried its period's interest: a prepayment after it counts
+    from that due date (`as_of`), and no interest has accrued yet."""
+    as_of = max([on, *(i.due_date for i in instalments if i.due_date > on and not _owes(i))])
+    future = [i for i in instalments if i.due_date > as_of and _owes(i)]
     if not future:
-        return due
-    previous_due = max((i.due_date for i in instalments if i.due_date <= on), default=None)
+        return Period(as_of=as_of, future=[], interest=Decimal("0.00"))
+    previous_due = max((i.due_date for i in instalments if i.due_date <= as_of), default=None)
     start = max(d for d in (loan.drawdown_date, previous_due, loan.last_prepayment_date) if d)
-    outstanding = sum((i.principal_outstanding for i in future), Decimal("0.00"))
     paid_in_segment = future[0].interest_paid - (
         loan.prepayment_interest_base if start == loan.last_prepayment_date else 0
     )
     accrued = schedules.accrued_interest(
-        principal=outstanding, daily_rate=loan.daily_rate, days=(on - start).days
+        principal=sum((i.principal_outstanding for i in future), Decimal("0.00")),
+        daily_rate=loan.daily_rate,
+        days=max((as_of - start).days, 0),
     )
-    return due + max(accrued - paid_in_segment, Decimal("0.00")) + outstanding
+    return Period(as_of=as_of, future=future, interest=max(accrued - paid_in_segment, 0))
+
+
+def _owes(inst) -> bool:
+    return inst.status in OPEN_STATUSES and inst.total_outstanding > 0
+
+
+def open_bill(*, loan, instalments: list, on: date):
+    """出账: the instalment whose bill is open on `on` (billed `bill_days` before its due date,
+    up to and including that date), or None."""
+    upcoming = [i for i in instalments if i.due_date >= on and _owes(i)]
+    if upcoming and (upcoming[0].due_date - on).days <= loan.bill_days:
+        return upcoming[0]
+    return None
+
+
+@dataclass(frozen=True)
+class RepaymentFigures:
+    """The two figures a borrower always sees (DESIGN §4 "Bills and paying early")."""
+
+    on: date
+    overdue: Decimal  # past its due date, with the penalty it carries if paid today
+    bill: object  # the open bill's instalment, or None
+    bill_amount: Decimal  # what the open bill still owes, its whole period's interest included
+    pay_bill: Decimal  # "pay this bill": overdue + the open bill
+    covers_principal: Decimal
+    covers_interest: Decimal
+    covers_penalty: Decimal
+    settle: Decimal  # "settle today"
+
+
+def repayment_figures(*, loan, on: date) -> RepaymentFigures:
+    instalments = list(loan.instalments.order_by("number"))
+    bill = open_bill(loan=loan, instalments=instalments, on=on) if loan.status == "active" else None
+    principal = interest = penalty_total = Decimal("0.00")
+    overdue = Decimal("0.00")
+    for inst in instalments:
+        if not _owes(inst) or (inst.due_date >= on and inst is not bill):
+            continue
+        projected = _projected_penalty(loan, inst, on) if inst.due_date < on else 0
+        principal += inst.principal_outstanding
+        interest += inst.interest_outstanding + inst.fee_outstanding
+        penalty_total += inst.penalty_outstanding + projected
+        if inst is not bill:
+            overdue += inst.total_outstanding + projected
+    return RepaymentFigures(
+        on=on,
+        overdue=overdue,
+        bill=bill,
+        bill_amount=bill.total_outstanding if bill else Decimal("0.00"),
+        pay_bill=principal + interest + penalty_total,
+        covers_principal=principal,
+        covers_interest=interest,
+        covers_penalty=penalty_total,
+        settle=payoff_amount(loan=loan, on=on),
+    )

@@ -9,6 +9,7 @@ from django.db.models import F, Sum
 from django.utils import timezone
 
 from . import scheduling
+from .gateway.sandbox import SandboxGateway
 from .models import Instalment, Loan
 from .money import to_fen
 from .scheduling import CronSchedule
@@ -72,6 +73,21 @@ def auto_debit(slot: str, intended=None) -> str:
         requested += attempt is not None
     log.info("auto-debit %s for %s: %d attempts", slot, today, requested)
     return f"{requested} debit attempts"
+
+
+def deliver_sandbox_refund(body: str) -> str:
+    """The sandbox gateway's answer to a refund (queued by `SandboxGateway.refund`), delivered
+    the way a gateway calls the refund webhook: signed now, through the same handler as
+    POST /gateway/refunds/webhook/, signature check included."""
+    signature, timestamp = SandboxGateway.sign_now(body.encode())
+    notification = payments.handle_refund_notification(
+        body=body.encode(),
+        signature=signature,
+        timestamp=timestamp,
+        remote_ip=None,
+        headers={"User-Agent": "sandbox-gateway"},
+    )
+    return f"{notification.outcome} {notification.detail}".strip()
 
 
 SCHEDULES = [

@@ -2,8 +2,11 @@
 the change committed and queues (and, in daytime or when immediate, sends) one message."""
 
 from django.dispatch import receiver
+from django.utils import translation
 
 from loans import signals
+from loans.models.lending import CANCEL_REASON_MESSAGES, CancelReason
+from loans.services.repayments import unrecovered_amount
 
 from . import services
 
@@ -17,6 +20,47 @@ DECIDED_TEMPLATES = {
 @receiver(signals.login_code_requested)
 def on_login_code_requested(sender, borrower, code, request_id, **kwargs):
     services.send_login_code(borrower=borrower, code=code, request_id=request_id)
+
+
+@receiver(signals.registration_code_requested)
+def on_registration_code_requested(sender, mobile, code, request_id, **kwargs):
+    services.send_registration_code(mobile=mobile, code=code, request_id=request_id)
+
+
+@receiver(signals.card_verification_code_requested)
+def on_card_verification_code_requested(
+    sender, borrower, code, request_id, bank_name, last4, **kwargs
+):
+    services.send_card_verification_code(
+        borrower=borrower, code=code, request_id=request_id, bank_name=bank_name, last4=last4
+    )
+
+
+@receiver(signals.application_cancelled)
+def on_application_cancelled(sender, application, reasons, **kwargs):
+    with translation.override("zh-hans"):  # SMS are Chinese until borrowers pick a language
+        said = "；".join(str(CANCEL_REASON_MESSAGES.get(code, code)) for code in reasons)
+    services.queue_from_template(
+        borrower=application.borrower,
+        template_code="application_cancelled",
+        context={"amount": f"{application.amount:.2f}", "reasons": said},
+        dedupe_key=f"application:{application.pk}:cancelled",
+        immediate=list(reasons) == [CancelReason.BORROWER_REQUEST],  # they just did it
+    )
+
+
+@receiver(signals.refund_paid)
+def on_refund_paid(sender, refund, **kwargs):
+    card = refund.bank_card
+    services.queue_from_template(
+        borrower=refund.loan.borrower,
+        template_code="refund_paid",
+        context={
+            "amount": f"{refund.amount:.2f}",
+            "card": f"{card.bank_name}尾号{card.last4}" if card else "",
+        },
+        dedupe_key=f"refund:{refund.pk}:paid",
+    )
 
 
 @receiver(signals.application_decided)
@@ -48,13 +92,14 @@ def on_contract_signed(sender, contract, **kwargs):
 
 
 @receiver(signals.loan_disbursed)
-def on_loan_disbursed(sender, loan, **kwargs):
+def on_loan_disbursed(sender, loan, bank_card=None, **kwargs):
     first = loan.instalments.order_by("number").first()
     services.queue_from_template(
         borrower=loan.borrower,
         template_code="loan_disbursed",
         context={
             "amount": f"{loan.principal:.2f}",
+            "card": f"{bank_card.bank_name}尾号{bank_card.last4}" if bank_card else "",
             "first_due_date": first.due_date.isoformat(),
             "first_payment": f"{first.principal_due + first.interest_due:.2f}",
         },
@@ -67,6 +112,19 @@ def on_repayment_posted(sender, repayment, **kwargs):
     if repayment.settled_loan:
         return  # the settlement message says it all
     loan = repayment.loan
+    if repayment.recovery:  # a written-off loan: no principal schedule, only what is owed
+        services.queue_from_template(
+            borrower=loan.borrower,
+            template_code="recovery_received",
+            context={
+                "amount": f"{repayment.amount:.2f}",
+                "value_date": repayment.value_date.isoformat(),
+                "owed": f"{unrecovered_amount(loan=loan):.2f}",
+            },
+            dedupe_key=f"repayment:{repayment.pk}",
+            immediate=repayment.channel != "auto_debit",
+        )
+        return
     services.queue_from_template(
         borrower=loan.borrower,
         template_code="repayment_received",

@@ -205,6 +205,30 @@ def send_registration_code(*, mobile: str, code: str, request_id: str) -> SmsMes
     )
 
 
+def card_code_body(bank_name: str, last4: str):
+    def body(code: str) -> str:
+        return (
+            f"您正在绑定{bank_name}尾号{last4}的银行卡，验证码为{code}，5分钟内有效。"
+            "请勿将验证码告诉任何人。"
+        )
+
+    return body
+
+
+def send_card_verification_code(
+    *, borrower: Borrower, code: str, request_id: str, bank_name: str, last4: str
+) -> SmsMessage | None:
+    """绑卡验证: the code that proves a card being bound is the borrower's. Masked like login
+    codes; the bank and the last four digits name the card, the full number never travels."""
+    return _send_secret(
+        borrower=borrower,
+        template="card_verification_code",
+        body=card_code_body(bank_name, last4),
+        code=code,
+        dedupe_key=f"card-code:{request_id}",
+    )
+
+
 def _send_secret(*, borrower, template, body, code, dedupe_key, phone="") -> SmsMessage | None:
     message = queue_sms(
         borrower=borrower,

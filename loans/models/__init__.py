@@ -13,6 +13,8 @@ from .ledger import Channel, LoanTransaction, Repayment
 from .lending import Contract, Instalment, Loan, LoanApplication
 from .payments import BankCard, DebitAttempt, GatewayNotification
 from .products import LoanProduct
+from .refunds import Refund
+from .writeoffs import WriteOff
 
 __all__ = [
     "BusinessDay",
@@ -27,7 +29,9 @@ __all__ = [
     "LoanApplication",
     "LoanProduct",
     "LoanTransaction",
+    "Refund",
     "Repayment",
+    "WriteOff",
     "Borrower",
     "CivilCapacity",
     "Consent",

@@ -45,6 +45,8 @@ class Repayment(models.Model):
         **MONEY,
     )
     settled_loan = models.BooleanField(_("settled the loan"), default=False)
+    # Received after the loan was written off: one RECOVERY ledger row, nothing allocated.
+    recovery = models.BooleanField(_("recovery after write-off"), default=False, db_default=False)
     # The instalments and loan as they were before this posting, so a reversal is exact.
     before = models.JSONField(_("state before posting"), default=dict)
     posted_at = models.DateTimeField(_("posted at"), auto_now_add=True)
@@ -91,6 +93,10 @@ class LoanTransaction(models.Model):
         WAIVER = "waiver", _("Waiver")
         REVERSAL = "reversal", _("Reversal")
         WRITE_OFF = "write_off", _("Write-off")
+        # Money paid out to the borrower from what they paid beyond everything owed (to refund).
+        REFUND = "refund", _("Refund")
+        # Money received on a written-off loan: booked as a whole, not allocated to instalments.
+        RECOVERY = "recovery", _("Recovery")
 
     loan = models.ForeignKey(
         Loan, on_delete=models.PROTECT, related_name="transactions", verbose_name=_("loan")
@@ -109,6 +115,15 @@ class LoanTransaction(models.Model):
     interest = models.DecimalField(_("interest"), default=ZERO, **MONEY)
     penalty = models.DecimalField(_("penalty"), default=ZERO, **MONEY)
     fee = models.DecimalField(_("fee"), default=ZERO, **MONEY)
+    # Refunds and recoveries move money that belongs to no instalment component. The database
+    # default keeps set-based inserts (end of day) that do not name it working.
+    amount = models.DecimalField(
+        _("other amount"),
+        default=ZERO,
+        db_default=ZERO,
+        help_text=_("A refund paid out or a recovery received: money owed on no instalment."),
+        **MONEY,
+    )
     repayment = models.ForeignKey(
         Repayment,
         on_delete=models.PROTECT,
@@ -116,6 +131,15 @@ class LoanTransaction(models.Model):
         blank=True,
         related_name="transactions",
         verbose_name=_("repayment"),
+    )
+    # A disbursement: the verified card the money was paid to.
+    bank_card = models.ForeignKey(
+        "loans.BankCard",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="loan_transactions",
+        verbose_name=_("bank card"),
     )
     created_at = models.DateTimeField(_("recorded at"), auto_now_add=True)
 

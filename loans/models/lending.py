@@ -13,6 +13,35 @@ from .products import METHOD_LABELS, RATE, LoanProduct
 ZERO = Decimal("0.00")
 
 
+class CancelReason(models.TextChoices):
+    """Why a draw was cancelled before disbursement: stored as codes on the application, so the
+    portal, the SMS and the back office each word them in their reader's language."""
+
+    BORROWER_REQUEST = "borrower_request", _("Cancelled at the borrower's request")
+    LINE_FROZEN = "line_frozen", _("Credit line frozen")
+    LINE_EXPIRED = "line_expired", _("Credit line expired")
+    LINE_CLOSED = "line_closed", _("Credit line closed")
+    BORROWER_OVERDUE = "borrower_overdue", _("Another loan overdue beyond its grace days")
+    NOT_ELIGIBLE = "not_eligible", _("No longer eligible")
+    AMOUNT_UNAVAILABLE = "amount_unavailable", _("Amount no longer available on the line")
+
+
+# What the borrower reads (portal page): the same codes, said to them.
+CANCEL_REASON_MESSAGES = {
+    CancelReason.BORROWER_REQUEST: _("You cancelled this draw."),
+    CancelReason.LINE_FROZEN: _("Your credit line is frozen."),
+    CancelReason.LINE_EXPIRED: _("Your credit line has expired."),
+    CancelReason.LINE_CLOSED: _("Your credit line is closed."),
+    CancelReason.BORROWER_OVERDUE: _(
+        "You have a loan that is overdue. Please repay it; then you can borrow again."
+    ),
+    CancelReason.NOT_ELIGIBLE: _("Your latest credit assessment no longer allows this draw."),
+    CancelReason.AMOUNT_UNAVAILABLE: _(
+        "Your available credit is no longer enough for this amount."
+    ),
+}
+
+
 class LoanApplication(models.Model):
     class Status(models.TextChoices):
         PENDING_REVIEW = "pending_review", _("Waiting for review")
@@ -37,6 +66,14 @@ class LoanApplication(models.Model):
     # Why it went to review or was rejected (code) and what staff said.
     review_reason = models.CharField(_("why reviewed"), max_length=40, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    # Cancelled: the CancelReason codes (a draw refused at signing or disbursement may fail
+    # several checks at once).
+    cancel_reasons = models.JSONField(
+        _("why cancelled"),
+        default=list,
+        db_default=models.Value([], output_field=models.JSONField()),  # set-based inserts
+        blank=True,
+    )
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("decided by"),
@@ -56,6 +93,15 @@ class LoanApplication(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} ¥{self.amount} × {self.term}"
+
+    @property
+    def cancel_reason_messages(self) -> list[str]:
+        """The borrower-facing explanations of `cancel_reasons`, in the active language."""
+        return [
+            str(CANCEL_REASON_MESSAGES[code])
+            for code in self.cancel_reasons or []
+            if code in CANCEL_REASON_MESSAGES
+        ]
 
 
 class Contract(models.Model):
@@ -149,6 +195,9 @@ class Loan(models.Model):
         _("penalty multiplier"), max_digits=4, decimal_places=2
     )
     grace_days = models.PositiveSmallIntegerField(_("grace days"))
+    bill_days = models.PositiveSmallIntegerField(
+        _("bill opens (days before due)"), default=7, db_default=7
+    )
     drawdown_date = models.DateField(_("drawdown date"), db_index=True)
     outstanding_principal = models.DecimalField(_("outstanding principal"), **MONEY)
     # Interest of the running period accrues from here: drawdown, the last due date or the
@@ -163,6 +212,7 @@ class Loan(models.Model):
         _("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True
     )
     settled_on = models.DateField(_("settled on"), null=True, blank=True)
+    written_off_on = models.DateField(_("written off on"), null=True, blank=True)
     days_past_due = models.PositiveIntegerField(_("days past due"), default=0, db_index=True)
     bucket = models.CharField(
         _("bucket"), max_length=8, choices=Bucket.choices, default=Bucket.CURRENT, db_index=True
@@ -203,6 +253,8 @@ class Instalment(models.Model):
         OVERDUE = "overdue", _("Overdue")
         PAID = "paid", _("Paid")
         SETTLED = "settled", _("Settled early")
+        # Closed by the loan's write-off: what it still owed moved to write-off ledger rows.
+        WRITTEN_OFF = "written_off", _("Written off")
 
     loan = models.ForeignKey(
         Loan, on_delete=models.CASCADE, related_name="instalments", verbose_name=_("loan")
@@ -219,7 +271,7 @@ class Instalment(models.Model):
     penalty_paid = models.DecimalField(_("penalty paid"), default=ZERO, **MONEY)
     penalty_accrued_through = models.DateField(_("penalty accrued through"), null=True, blank=True)
     status = models.CharField(
-        _("status"), max_length=10, choices=Status.choices, default=Status.PENDING
+        _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
     )
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
 
@@ -286,3 +338,7 @@ class Instalment(models.Model):
     @property
     def total_due(self) -> Decimal:
         return self.principal_due + self.interest_due + self.penalty_due + self.fee_due
+
+    @property
+    def total_paid(self) -> Decimal:
+        return self.principal_paid + self.interest_paid + self.penalty_paid + self.fee_paid

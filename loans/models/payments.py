@@ -5,19 +5,40 @@ from django.core.validators import RegexValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from .. import crypto
+from ..fields import EncryptedTextField
 from .borrowers import MONEY, Borrower
 from .ledger import Repayment
 from .lending import Loan
 
 
+def card_number_index(digits: str) -> str:
+    """Blind index of a card number (digits only): finds a card without decrypting any."""
+    return crypto.blind_index(digits, purpose="bank_card")
+
+
+class BankCardQuerySet(models.QuerySet):
+    def usable(self):
+        """Cards money may be paid to or charged from: still bound, and proved by the holder."""
+        return self.filter(unbound_at__isnull=True, verified_at__isnull=False)
+
+
 class BankCard(models.Model):
-    """A card the borrower bound for auto-debit. Only the last 4 digits are kept: the gateway
-    holds the card and gives us an opaque token to charge it with."""
+    """A card the borrower bound and proved (绑卡): disbursements are paid to it and auto-debit
+    charges it, through the opaque token the gateway gave us for it.
+
+    The full number is kept encrypted (refunds and disbursements name it to the gateway), with
+    a blind index so one card is bound to one account at a time; screens show `masked` only.
+    """
 
     borrower = models.ForeignKey(
         Borrower, on_delete=models.PROTECT, related_name="bank_cards", verbose_name=_("borrower")
     )
     bank_name = models.CharField(_("bank"), max_length=50)
+    # Empty only on cards bound before numbers were kept (migration 0011).
+    number = EncryptedTextField(_("card number"), blank=True)
+    number_index = models.CharField(max_length=64, blank=True, editable=False, db_index=True)
+    holder_name = EncryptedTextField(_("card holder"), blank=True)
     last4 = models.CharField(
         _("last 4 digits"),
         max_length=4,
@@ -26,7 +47,12 @@ class BankCard(models.Model):
     gateway_token = models.CharField(_("gateway token"), max_length=128, unique=True)
     is_default = models.BooleanField(_("default card"), default=False)
     bound_at = models.DateTimeField(_("bound at"), auto_now_add=True)
+    # When the holder proved the card (the code texted to their mobile, or the gateway's own
+    # check). Nothing is paid to or charged from a card without it.
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
     unbound_at = models.DateTimeField(_("unbound at"), null=True, blank=True)
+
+    objects = BankCardQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("bank card")
@@ -39,10 +65,28 @@ class BankCard(models.Model):
                 condition=models.Q(is_default=True, unbound_at__isnull=True),
                 name="bankcard_one_default_per_borrower",
             ),
+            # A card is bound to one account at a time.
+            models.UniqueConstraint(
+                fields=["number_index"],
+                condition=models.Q(unbound_at__isnull=True) & ~models.Q(number_index=""),
+                name="bankcard_number_bound_once",
+            ),
+            # The default card is where money is paid: it must have been proved.
+            models.CheckConstraint(
+                condition=models.Q(is_default=False) | models.Q(verified_at__isnull=False),
+                name="bankcard_default_is_verified",
+            ),
         ]
 
     def __str__(self) -> str:
         return self.masked
+
+    def save(self, *args, **kwargs):
+        # The index and the last 4 digits always follow the stored number.
+        if self.number:
+            self.number_index = card_number_index(self.number)
+            self.last4 = self.number[-4:]
+        super().save(*args, **kwargs)
 
     @property
     def masked(self) -> str:
@@ -52,6 +96,58 @@ class BankCard(models.Model):
     @property
     def is_bound(self) -> bool:
         return self.unbound_at is None
+
+    @property
+    def is_verified(self) -> bool:
+        return self.verified_at is not None
+
+
+class CardBinding(models.Model):
+    """A card the borrower asked to bind, waiting for the 6-digit code texted to their mobile
+    (like 微信's card binding; the sandbox texts the code itself). Only a keyed hash of the code
+    is kept. The right code within its life and tries makes the BankCard; the number is then
+    wiped from here."""
+
+    borrower = models.ForeignKey(
+        Borrower,
+        on_delete=models.CASCADE,
+        related_name="card_bindings",
+        verbose_name=_("borrower"),
+    )
+    bank_name = models.CharField(_("bank"), max_length=50)
+    number = EncryptedTextField(_("card number"), blank=True)
+    number_index = models.CharField(max_length=64, editable=False, db_index=True)
+    holder_name = EncryptedTextField(_("card holder"))
+    last4 = models.CharField(_("last 4 digits"), max_length=4)
+    make_default = models.BooleanField(_("make default"), default=True)
+    code_hash = models.CharField(max_length=64, editable=False)
+    created_at = models.DateTimeField(_("requested at"), auto_now_add=True, db_index=True)
+    expires_at = models.DateTimeField(_("code expires at"))
+    attempts = models.PositiveSmallIntegerField(_("tries"), default=0)
+    # Set when the right code was typed, or when a newer code replaced this one.
+    used_at = models.DateTimeField(_("used at"), null=True, blank=True)
+    card = models.OneToOneField(
+        BankCard,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="binding",
+        verbose_name=_("bank card"),
+    )
+    ip_address = models.GenericIPAddressField(_("IP address"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("card binding")
+        verbose_name_plural = _("card bindings")
+        ordering = ["-created_at", "-id"]
+        indexes = [models.Index(fields=["borrower", "-created_at"])]
+
+    def __str__(self) -> str:
+        return self.masked
+
+    @property
+    def masked(self) -> str:
+        return f"{self.bank_name} ****{self.last4}"
 
 
 class DebitAttempt(models.Model):

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -37,6 +37,15 @@ class LoanProduct(models.Model):
         _("penalty multiplier"), max_digits=4, decimal_places=2, default=Decimal("1.50")
     )
     grace_days = models.PositiveSmallIntegerField(_("grace days"), default=1)
+    # 出账 (billing): an instalment's bill opens this many days before its due date; paying
+    # then pays the bill in full, not a prepayment (DESIGN §4 "Bills and paying early").
+    bill_days = models.PositiveSmallIntegerField(
+        _("bill opens (days before due)"),
+        default=7,
+        db_default=7,  # set-based inserts (benchmarks, bulk loads) get it too
+        validators=[MaxValueValidator(27)],
+        help_text=_("Must leave the bill inside its own month: at most 27 days."),
+    )
     upfront_fee_percent = models.DecimalField(
         # xgettext:no-python-format
         _("upfront fee (% of amount)"),

@@ -15,12 +15,19 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
+from .. import delinquency
 from ..models import BusinessDay, Instalment, Loan, LoanTransaction
 
 ADVISORY_LOCK_KEY = 4_242_001  # "end of day" in pg_advisory_xact_lock's key space
 INSTALMENT = Instalment._meta.db_table
 LOAN = Loan._meta.db_table
 LEDGER = LoanTransaction._meta.db_table
+
+
+_OWES_NOTHING = (
+    "principal_due <= principal_paid AND interest_due <= interest_paid "
+    "AND fee_due <= fee_paid AND penalty_due <= penalty_paid"
+)
 
 
 def _days(later: str, earlier: str) -> str:
@@ -58,10 +65,11 @@ def _penalty_sql() -> tuple[str, str]:
 
 
 def _bucket(dpd: str) -> str:
-    return (
-        f"CASE WHEN {dpd} <= 0 THEN 'current' WHEN {dpd} <= 30 THEN 'M1' "
-        f"WHEN {dpd} <= 60 THEN 'M2' WHEN {dpd} <= 90 THEN 'M3' ELSE 'M4+' END"
+    """SQL for `delinquency.bucket_for` of a DPD expression."""
+    cases = " ".join(
+        f"WHEN {dpd} <= {bound} THEN '{bucket}'" for bound, bucket in delinquency.BUCKET_BOUNDS
     )
+    return f"CASE {cases} ELSE '{delinquency.LAST_BUCKET}' END"
 
 
 def _execute(cursor, sql: str, params: dict) -> int:
@@ -87,6 +95,13 @@ def process_business_date(business_date: date) -> BusinessDay | None:
         _execute(
             cursor,
             f"UPDATE {INSTALMENT} SET status = 'due' WHERE status = 'pending' AND due_date = %(d)s",
+            params,
+        )
+        # An instalment past its date that owes nothing is paid, never overdue.
+        _execute(
+            cursor,
+            f"UPDATE {INSTALMENT} SET status = 'paid', paid_on = COALESCE(paid_on, due_date) "
+            f"WHERE status IN ('pending', 'due') AND due_date < %(d)s AND {_OWES_NOTHING}",
             params,
         )
         newly_overdue_instalments = _execute(
@@ -135,15 +150,17 @@ def process_business_date(business_date: date) -> BusinessDay | None:
             cursor,
             f"""UPDATE {LOAN} AS l
             SET days_past_due = o.dpd, bucket = {_bucket("o.dpd")},
-                write_off_candidate = o.dpd > 180
+                write_off_candidate = o.dpd > {delinquency.WRITE_OFF_DPD}
             FROM ({oldest}) AS o
             WHERE l.id = o.loan_id AND l.status = 'active' AND l.days_past_due <> o.dpd""",
             params,
         )
+        # A written-off loan has no overdue instalment left (they were closed as written off)
+        # but is not cured: it keeps the DPD and bucket it was written off with.
         newly_cured = _execute(
             cursor,
             f"""UPDATE {LOAN} SET days_past_due = 0, bucket = 'current', write_off_candidate = FALSE
-            WHERE days_past_due > 0 AND NOT EXISTS (
+            WHERE days_past_due > 0 AND status <> 'written_off' AND NOT EXISTS (
                 SELECT 1 FROM {INSTALMENT} i
                 WHERE i.loan_id = {LOAN}.id AND i.status = 'overdue')""",
             params,
@@ -164,6 +181,8 @@ def process_business_date(business_date: date) -> BusinessDay | None:
 
 
 def _figures(cursor) -> dict:
+    # Only active loans are counted; a written-off loan's instalments are closed as written
+    # off, so the overdue amounts leave them out too: that money is off the books.
     cursor.execute(
         f"SELECT bucket, COUNT(*), SUM(CASE WHEN write_off_candidate THEN 1 ELSE 0 END) "
         f"FROM {LOAN} WHERE status = 'active' GROUP BY bucket"

@@ -1,4 +1,11 @@
-"""借款 (lending): applying, approving, contracts, signing, disbursement and cancellation."""
+"""借款 (lending): applying, approving, contracts, signing, disbursement and cancellation.
+
+Eligibility, the credit line (active, unexpired, not frozen), its available amount and the
+borrower's standing (no loan more than its grace days overdue) are checked when a draw is
+applied for and again when it is signed and when it is disbursed (DESIGN §4). A draw that fails
+them at signing or disbursement is cancelled, with the reasons as codes on the application,
+its reservation released; and money is paid out only to a card the borrower has verified.
+"""
 
 import hashlib
 from datetime import date
@@ -7,26 +14,50 @@ from decimal import Decimal
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Min
 from django.template.loader import render_to_string
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .. import pricing, schedules, scoring, selectors, signals
+from ..fields import in_fen
 from ..models import (
+    BankCard,
     Contract,
     CreditLine,
+    Decision,
     Instalment,
     Loan,
     LoanApplication,
     LoanProduct,
     LoanTransaction,
 )
+from ..models.lending import CANCEL_REASON_MESSAGES, CancelReason
 
 MAX_OPEN_LOANS = 20
 CONTRACT_TEMPLATE = "contracts/loan_contract.html"
 CONTRACT_TEMPLATE_VERSION = "2026.1"
 OPEN_APPLICATION_STATUSES = [LoanApplication.Status.PENDING_REVIEW, LoanApplication.Status.APPROVED]
+
+
+class DrawRefused(ValidationError):
+    """The draw failed a lending check at signing or disbursement and has been cancelled (the
+    cancellation is committed; only the signature or payout did not happen). `reasons` are the
+    CancelReason codes, also stored on the application."""
+
+    def __init__(self, *, application: LoanApplication, reasons: list[str]):
+        self.application, self.reasons = application, list(reasons)
+        super().__init__(application.cancel_reason_messages, code="draw_refused")
+
+
+class NoPayoutCard(ValidationError):
+    """The borrower has no verified default card to pay the money to. Nothing was changed:
+    once they bind one, the same draw can go ahead."""
+
+    def __init__(self):
+        super().__init__(
+            _("Bind and verify a bank card first: the money is paid to it."), code="no_card"
+        )
 
 
 def quote(*, amount: Decimal, term: int, daily_rate: Decimal, method: str, drawdown: date):
@@ -141,36 +172,170 @@ def cancel_application(
     application = _locked(application)
     if application.status not in OPEN_APPLICATION_STATUSES:
         raise ValidationError(_("Only an application not yet disbursed can be cancelled."))
-    _close(application, LoanApplication.Status.CANCELLED, actor=actor, note=note)
+    _close(
+        application,
+        LoanApplication.Status.CANCELLED,
+        actor=actor,
+        note=note,
+        reasons=[CancelReason.BORROWER_REQUEST],
+    )
     return application
 
 
-@transaction.atomic
-def sign_contract(*, contract: Contract, ip_address: str | None, user_agent: str) -> Contract:
+def sign_contract(
+    *, contract: Contract, ip_address: str | None, user_agent: str, as_of: date | None = None
+) -> Contract:
+    """签署: the borrower signs, if the draw still passes every lending check. One that no
+    longer does is cancelled instead and DrawRefused raised. The portal signs and pays out in
+    one step (`sign_and_disburse`); this is signing alone."""
+    as_of = as_of or timezone.localdate()
+    with transaction.atomic():
+        application, contract, line = _lock_for_signing(contract)
+        reasons = draw_refusals(application=application, line=line, as_of=as_of)
+        if reasons:
+            _cancel_refused(application, reasons)
+        else:
+            _sign(contract, ip_address=ip_address, user_agent=user_agent)
+    if reasons:
+        raise DrawRefused(application=application, reasons=reasons)
+    return contract
+
+
+def disburse_loan(*, application: LoanApplication, actor=None, on: date | None = None) -> Loan:
+    """放款 (disbursement) of a signed draw: the loan and its schedule come into being, the line
+    is drawn and the money goes to the borrower's verified card. A draw that no longer passes
+    the lending checks is cancelled instead (DrawRefused); without a verified card nothing
+    happens (NoPayoutCard)."""
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        application = _locked(application)
+        contract = Contract.objects.select_for_update().filter(application=application).first()
+        if application.status != LoanApplication.Status.APPROVED:
+            raise ValidationError(_("Only an approved application can be disbursed."))
+        if contract is None or contract.status != Contract.Status.SIGNED:
+            raise ValidationError(_("The contract must be signed before disbursement."))
+        line = CreditLine.objects.select_for_update().get(pk=application.credit_line_id)
+        reasons = draw_refusals(application=application, line=line, as_of=on)
+        if reasons:
+            _cancel_refused(application, reasons)
+        else:
+            loan = _pay_out(
+                application, contract=contract, card=_payout_card(application.borrower), on=on
+            )
+    if reasons:
+        raise DrawRefused(application=application, reasons=reasons)
+    return loan
+
+
+def sign_and_disburse(
+    *, contract: Contract, ip_address: str | None, user_agent: str, on: date | None = None
+) -> Loan:
+    """签署并放款: the borrower's "sign and borrow". One transaction, so the checks made at
+    signing are the ones the payout relies on: nothing can change in between, and a borrower
+    is never left with a signed contract and no money.
+
+    A draw failing a lending check is cancelled (DrawRefused). Without a verified card to pay
+    to nothing is signed (NoPayoutCard): the borrower binds one and signs then.
+    """
+    on = on or timezone.localdate()
+    with transaction.atomic():
+        application, contract, line = _lock_for_signing(contract)
+        reasons = draw_refusals(application=application, line=line, as_of=on)
+        if reasons:
+            _cancel_refused(application, reasons)
+        else:
+            card = _payout_card(application.borrower)
+            _sign(contract, ip_address=ip_address, user_agent=user_agent)
+            loan = _pay_out(application, contract=contract, card=card, on=on)
+    if reasons:
+        raise DrawRefused(application=application, reasons=reasons)
+    return loan
+
+
+def draw_refusals(
+    *, application: LoanApplication, line: CreditLine | None, as_of: date
+) -> list[str]:
+    """The CancelReason codes of every lending check an approved draw fails on `as_of`; empty
+    when it may go ahead. Its own reservation counts as available to it."""
+    reasons: list[str] = []
+    if line is None or line.status == CreditLine.Status.CLOSED:
+        reasons.append(CancelReason.LINE_CLOSED)
+    elif line.status == CreditLine.Status.FROZEN:
+        reasons.append(CancelReason.LINE_FROZEN)
+    if line is not None and line.expires_on < as_of:
+        reasons.append(CancelReason.LINE_EXPIRED)
+    if line is not None:
+        reserved_by_others = line.reserved_amount - application.amount
+        if line.limit - line.outstanding_principal - reserved_by_others < application.amount:
+            reasons.append(CancelReason.AMOUNT_UNAVAILABLE)
+    if borrower_overdue(borrower=application.borrower, as_of=as_of):
+        reasons.append(CancelReason.BORROWER_OVERDUE)
+    if not _still_eligible(borrower=application.borrower, as_of=as_of):
+        reasons.append(CancelReason.NOT_ELIGIBLE)
+    return [str(r) for r in reasons]
+
+
+def borrower_overdue(*, borrower, as_of: date) -> bool:
+    """Whether a loan of the borrower is more than its grace days overdue on `as_of`, or was
+    written off. Read from the unpaid instalments rather than the end of day's days past due,
+    so a draw signed before tonight's run is judged on today."""
+    if Loan.objects.filter(borrower=borrower, status=Loan.Status.WRITTEN_OFF).exists():
+        return True
+    oldest_unpaid = (
+        Instalment.objects.filter(
+            loan__borrower=borrower,
+            loan__status=Loan.Status.ACTIVE,
+            status__in=selectors.OPEN_STATUSES,
+            due_date__lt=as_of,
+        )
+        .order_by()
+        .values("loan_id", "loan__grace_days")
+        .annotate(oldest=Min("due_date"))
+    )
+    return any((as_of - row["oldest"]).days > row["loan__grace_days"] for row in oldest_unpaid)
+
+
+def _still_eligible(*, borrower, as_of: date) -> bool:
+    """The borrower's current assessment still approves them, and the rules, run on what we
+    know today (income, consents, credit report, ID validity), still pass."""
+    latest = selectors.latest_assessment(borrower=borrower)
+    if latest is None or latest.final_decision != Decision.APPROVED:
+        return False
+    return scoring.assess(selectors.applicant_facts(borrower=borrower, as_of=as_of)).eligible
+
+
+def _lock_for_signing(contract: Contract) -> tuple[LoanApplication, Contract, CreditLine]:
+    # Application first, then contract and line: the order cancel and disburse take them in.
+    application = LoanApplication.objects.select_for_update().get(pk=contract.application_id)
     contract = Contract.objects.select_for_update().get(pk=contract.pk)
-    if contract.status != Contract.Status.AWAITING_SIGNATURE:
+    if (
+        contract.status != Contract.Status.AWAITING_SIGNATURE
+        or application.status != LoanApplication.Status.APPROVED
+    ):
         raise ValidationError(_("This contract cannot be signed any more."))
     if hashlib.sha256(contract.body.encode()).hexdigest() != contract.body_sha256:
         raise ValidationError(_("The contract text does not match its fingerprint."))
+    line = CreditLine.objects.select_for_update().get(pk=application.credit_line_id)
+    return application, contract, line
+
+
+def _sign(contract: Contract, *, ip_address: str | None, user_agent: str) -> None:
     contract.status = Contract.Status.SIGNED
     contract.signed_at = timezone.now()
     contract.signed_ip = ip_address
     contract.signed_user_agent = (user_agent or "")[:400]
     contract.save()
     transaction.on_commit(lambda: signals.contract_signed.send(sender=Contract, contract=contract))
-    return contract
 
 
-@transaction.atomic
-def disburse_loan(*, application: LoanApplication, actor=None, on: date | None = None) -> Loan:
-    """放款 (disbursement): the loan and its schedule come into being and the line is drawn."""
-    application = _locked(application)
-    on = on or timezone.localdate()
-    contract = getattr(application, "contract", None)
-    if application.status != LoanApplication.Status.APPROVED:
-        raise ValidationError(_("Only an approved application can be disbursed."))
-    if contract is None or contract.status != Contract.Status.SIGNED:
-        raise ValidationError(_("The contract must be signed before disbursement."))
+def _payout_card(borrower) -> BankCard:
+    card = BankCard.objects.usable().filter(borrower=borrower, is_default=True).first()
+    if card is None:
+        raise NoPayoutCard()
+    return card
+
+
+def _pay_out(application: LoanApplication, *, contract: Contract, card: BankCard, on: date) -> Loan:
     product = application.product
     schedule = quote(
         amount=application.amount,
@@ -192,6 +357,7 @@ def disburse_loan(*, application: LoanApplication, actor=None, on: date | None =
         apr_percent=application.apr_percent,
         penalty_multiplier=product.penalty_multiplier,
         grace_days=product.grace_days,
+        bill_days=product.bill_days,
         drawdown_date=on,
         outstanding_principal=application.amount,
     )
@@ -211,14 +377,17 @@ def disburse_loan(*, application: LoanApplication, actor=None, on: date | None =
         value_date=on,
         principal=application.amount,
         fee=product.upfront_fee(application.amount),
+        bank_card=card,
     )
     CreditLine.objects.filter(pk=application.credit_line_id).update(
-        reserved_amount=F("reserved_amount") - application.amount,
-        outstanding_principal=F("outstanding_principal") + application.amount,
+        reserved_amount=in_fen(F("reserved_amount") - application.amount),
+        outstanding_principal=in_fen(F("outstanding_principal") + application.amount),
     )
     application.status = LoanApplication.Status.DISBURSED
     application.save(update_fields=["status"])
-    transaction.on_commit(lambda: signals.loan_disbursed.send(sender=Loan, loan=loan))
+    transaction.on_commit(
+        lambda: signals.loan_disbursed.send(sender=Loan, loan=loan, bank_card=card)
+    )
     return loan
 
 
@@ -294,6 +463,8 @@ def _draw_errors(*, borrower, product, line, amount, term, method, as_of) -> dic
         errors["amount"] = _("You can borrow at most ¥%(available)s now.") % {
             "available": line.available_amount
         }
+    if borrower_overdue(borrower=borrower, as_of=as_of):
+        errors["__all__"] = str(CANCEL_REASON_MESSAGES[CancelReason.BORROWER_OVERDUE])
     open_loans = Loan.objects.filter(borrower=borrower, status=Loan.Status.ACTIVE).count()
     open_apps = LoanApplication.objects.filter(
         borrower=borrower, status__in=OPEN_APPLICATION_STATUSES
@@ -320,7 +491,9 @@ def check_draw(*, borrower, product: LoanProduct, amount: Decimal, term: int, me
 
 
 def _reserve(line: CreditLine, amount: Decimal) -> None:
-    CreditLine.objects.filter(pk=line.pk).update(reserved_amount=F("reserved_amount") + amount)
+    CreditLine.objects.filter(pk=line.pk).update(
+        reserved_amount=in_fen(F("reserved_amount") + amount)
+    )
 
 
 def _locked(application: LoanApplication) -> LoanApplication:
@@ -331,17 +504,34 @@ def _is_signed(application: LoanApplication) -> bool:
     return Contract.objects.filter(application=application, status=Contract.Status.SIGNED).exists()
 
 
-def _close(application: LoanApplication, status: str, *, actor, note: str) -> None:
-    """Reject or cancel: release the reserved amount and void any contract."""
+def _close(
+    application: LoanApplication, status: str, *, actor, note: str, reasons: list[str] = ()
+) -> None:
+    """Reject or cancel: release the reserved amount and void any contract. A cancellation
+    records why (CancelReason codes) and is announced."""
     CreditLine.objects.filter(pk=application.credit_line_id).update(
-        reserved_amount=F("reserved_amount") - application.amount
+        reserved_amount=in_fen(F("reserved_amount") - application.amount)
     )
     Contract.objects.filter(application=application).update(status=Contract.Status.VOID)
     application.status = status
     application.decided_by = actor
     application.decided_at = timezone.now()
     application.decision_note = (note or "").strip()[:300]
+    application.cancel_reasons = [str(r) for r in reasons]
     application.save()
+    if status == LoanApplication.Status.CANCELLED:
+        codes = list(application.cancel_reasons)
+        transaction.on_commit(
+            lambda: signals.application_cancelled.send(
+                sender=LoanApplication, application=application, reasons=codes
+            )
+        )
+
+
+def _cancel_refused(application: LoanApplication, reasons: list[str]) -> None:
+    """A draw that failed the lending checks at signing or disbursement: cancelled, with
+    the reasons for the borrower. No one decided it, so no actor."""
+    _close(application, LoanApplication.Status.CANCELLED, actor=None, note="", reasons=reasons)
 
 
 def _notify_decided(application: LoanApplication) -> None:

@@ -1,17 +1,22 @@
-"""自动扣款 (auto-debit): binding cards, charging them, and the gateway's signed webhook.
+"""绑卡 and 自动扣款 (card binding and auto-debit): binding and proving cards, charging them, and
+the gateway's signed webhook.
 
 A charge is an attempt row plus a request to the gateway sent after commit; its result arrives
 later, only through `handle_gateway_notification`, which posts the repayment once per gateway
 reference (the ledger is idempotent on the external id) and logs every call it receives.
 """
 
+import hashlib
+import hmac
 import ipaddress
 import json
 import logging
 import re
+import secrets
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 
 from django.conf import settings
@@ -21,9 +26,13 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
 
-from ..gateway import get_gateway, signing
+from .. import signals
+from ..after_response import run_after_response
+from ..gateway import CardRegistrationFailed, get_gateway, signing
 from ..models import BankCard, Borrower, Channel, DebitAttempt, GatewayNotification, Loan
+from ..models.payments import CardBinding, card_number_index
 from ..money import MAX_AMOUNT, is_whole_fen
+from . import portal_login
 from .repayments import post_repayment
 
 logger = logging.getLogger("loans.gateway")
@@ -34,27 +43,86 @@ LOGGED_HEADERS = ("Content-Type", "User-Agent", "Content-Length")
 
 
 # --- Cards ---------------------------------------------------------------------------------
+# Binding is two steps, like 微信's card binding: `start_card_binding` texts a 6-digit code to
+# the borrower's mobile; `confirm_card_binding` checks it, has the gateway bind the card and
+# records it, verified. The code lives as the login codes do (DESIGN §7): 5 minutes, 5 tries,
+# one a minute and ten a day, only a keyed hash stored, the code itself only in memory.
 
 
-@transaction.atomic
-def bind_bank_card(
-    *, borrower: Borrower, bank_name: str, card_number: str, token: str, make_default: bool = True
-) -> BankCard:
-    """Record a card the gateway has bound, keeping only its last 4 digits.
+def _card_code_hash(*, borrower_id: int, number_index: str, code: str) -> str:
+    key = settings.PII_BLIND_INDEX_KEY.encode()
+    message = f"card:{borrower_id}:{number_index}:{code}".encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()
 
-    The first card is always the default; a later one becomes the default unless
-    `make_default` is False. Raises ValidationError keyed by field.
-    """
-    digits = re.sub(r"[\s-]", "", card_number or "")
-    bank_name = (bank_name or "").strip()
-    token = (token or "").strip()
+
+def _card_digits(card_number: str) -> str:
+    return re.sub(r"[\s-]", "", card_number or "")
+
+
+def _same_person(a: str, b: str) -> bool:
+    """Names compared as people write them: spaces ignored, any middle dot (少数民族 names,
+    e.g. 买买提·艾力) the same dot, Latin letters in any case."""
+
+    def norm(name: str) -> str:
+        name = re.sub(r"\s+", "", name or "")
+        return re.sub(r"[·•・･．.]", "·", name).casefold()
+
+    return bool(norm(a)) and norm(a) == norm(b)
+
+
+def _card_errors(
+    *, borrower: Borrower, bank_name: str, digits: str, holder_name: str
+) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not (digits.isascii() and digits.isdigit() and len(digits) in CARD_NUMBER_LENGTHS):
         errors["card_number"] = _("A bank card number has 16 to 19 digits.")
     elif not luhn.is_valid(digits):
         errors["card_number"] = _("This is not a valid bank card number: please check the digits.")
+    else:
+        bound = BankCard.objects.filter(
+            number_index=card_number_index(digits), unbound_at__isnull=True
+        ).first()
+        if bound is not None and bound.borrower_id == borrower.pk:
+            errors["card_number"] = _("You have already bound this card.")
+        elif bound is not None:
+            errors["card_number"] = _(
+                "This card cannot be bound to your account. Please call us if it is yours."
+            )
     if not bank_name or len(bank_name) > BankCard._meta.get_field("bank_name").max_length:
         errors["bank_name"] = _("Enter the bank's name (at most 50 characters).")
+    if not _same_person(holder_name, borrower.name):
+        # Money is paid only into the borrower's own account: a card in another name is
+        # someone else's.
+        errors["holder_name"] = _("Only a card in your own name can be bound.")
+    return errors
+
+
+@transaction.atomic
+def bind_bank_card(
+    *,
+    borrower: Borrower,
+    bank_name: str,
+    card_number: str,
+    token: str,
+    holder_name: str | None = None,
+    make_default: bool = True,
+) -> BankCard:
+    """Record a card the gateway has bound for a holder who proved it: it is verified from now
+    on, so a disbursement can be paid to it and auto-debit can charge it.
+
+    The borrower's own cards reach this through `confirm_card_binding` (the texted code); a
+    gateway that proves the holder itself (the bank's own SMS) calls it with the token it gave.
+    The holder is the borrower unless named, and must be. The full number is kept encrypted
+    with its blind index. The first card is always the default; a later one becomes the
+    default unless `make_default` is False. Raises ValidationError keyed by field.
+    """
+    digits = _card_digits(card_number)
+    bank_name = (bank_name or "").strip()
+    token = (token or "").strip()
+    holder_name = borrower.name if holder_name is None else holder_name.strip()
+    errors = _card_errors(
+        borrower=borrower, bank_name=bank_name, digits=digits, holder_name=holder_name
+    )
     if not token or len(token) > BankCard._meta.get_field("gateway_token").max_length:
         errors["token"] = _("The gateway did not return a usable card token.")
     elif BankCard.objects.filter(gateway_token=token).exists():
@@ -68,13 +136,195 @@ def bind_bank_card(
     is_default = make_default or not current.exists()
     if is_default:
         current.update(is_default=False)
-    return BankCard.objects.create(
+    try:
+        with transaction.atomic():
+            return BankCard.objects.create(
+                borrower=borrower,
+                bank_name=bank_name,
+                number=digits,
+                holder_name=holder_name,
+                gateway_token=token,
+                is_default=is_default,
+                verified_at=timezone.now(),
+            )
+    except IntegrityError:
+        # Bound to another account at this very moment (the unique blind index).
+        raise ValidationError({"card_number": _("This card is already bound.")}) from None
+
+
+@transaction.atomic
+def start_card_binding(
+    *,
+    borrower: Borrower,
+    bank_name: str,
+    card_number: str,
+    holder_name: str | None = None,
+    make_default: bool = True,
+    ip_address: str | None = None,
+) -> CardBinding:
+    """Check the card and text the borrower a code to prove it. Nothing is bound yet."""
+    digits = _card_digits(card_number)
+    bank_name = (bank_name or "").strip()
+    holder_name = borrower.name if holder_name is None else holder_name.strip()
+    errors = _card_errors(
+        borrower=borrower, bank_name=bank_name, digits=digits, holder_name=holder_name
+    )
+    if errors:
+        raise ValidationError(errors)
+    Borrower.objects.select_for_update().only("pk").get(pk=borrower.pk)  # one send at a time
+    _check_card_code_limits(borrower=borrower)
+    return _send_card_code(
         borrower=borrower,
         bank_name=bank_name,
-        last4=digits[-4:],
-        gateway_token=token,
-        is_default=is_default,
+        digits=digits,
+        holder_name=holder_name,
+        make_default=make_default,
+        ip_address=ip_address,
     )
+
+
+@transaction.atomic
+def resend_card_code(*, binding: CardBinding, ip_address: str | None = None) -> CardBinding:
+    """A new code for the same card (the old one stops working). Returns the new binding."""
+    Borrower.objects.select_for_update().only("pk").get(pk=binding.borrower_id)
+    binding = CardBinding.objects.select_for_update().select_related("borrower").get(pk=binding.pk)
+    if binding.used_at is not None:
+        raise ValidationError(_("This code request is finished. Please start binding again."))
+    _check_card_code_limits(borrower=binding.borrower)
+    fresh = _send_card_code(
+        borrower=binding.borrower,
+        bank_name=binding.bank_name,
+        digits=binding.number,
+        holder_name=binding.holder_name,
+        make_default=binding.make_default,
+        ip_address=ip_address,
+    )
+    binding.used_at, binding.number = timezone.now(), ""
+    binding.save(update_fields=["used_at", "number"])
+    return fresh
+
+
+def confirm_card_binding(*, binding: CardBinding, code: str) -> BankCard:
+    """Bind the card if `code` is the one texted for this binding, still good.
+
+    Three steps, because the gateway call in the middle is network I/O that must not sit in a
+    transaction: the try is counted (and committed, so a rolled-back count can never buy more
+    guesses); the gateway binds the card and returns its token; the card is recorded, verified.
+    """
+    with transaction.atomic():
+        binding = (
+            CardBinding.objects.select_for_update().select_related("borrower").get(pk=binding.pk)
+        )
+        now = timezone.now()
+        matches = False
+        live = (
+            binding.used_at is None
+            and binding.expires_at >= now
+            and binding.attempts < portal_login.MAX_TRIES
+        )
+        if live:
+            binding.attempts += 1
+            matches = hmac.compare_digest(
+                binding.code_hash,
+                _card_code_hash(
+                    borrower_id=binding.borrower_id,
+                    number_index=binding.number_index,
+                    code=(code or "").strip(),
+                ),
+            )
+            if matches:
+                binding.used_at = now
+            binding.save(update_fields=["attempts", "used_at"])
+    if not matches:
+        raise ValidationError({"code": _("The code is wrong or has expired. Ask for a new one.")})
+    try:
+        token = get_gateway().register_card(
+            card_number=binding.number,
+            holder_name=binding.holder_name,
+            bank_name=binding.bank_name,
+        )
+    except CardRegistrationFailed:
+        logger.warning("The gateway refused to bind card binding %s", binding.pk)
+        raise ValidationError(
+            _("Your bank did not accept this card. Please check it or bind another one.")
+        ) from None
+    with transaction.atomic():
+        card = bind_bank_card(
+            borrower=binding.borrower,
+            bank_name=binding.bank_name,
+            card_number=binding.number,
+            token=token,
+            holder_name=binding.holder_name,
+            make_default=binding.make_default,
+        )
+        # The number now lives on the card only.
+        CardBinding.objects.filter(pk=binding.pk).update(card=card, number="")
+    return card
+
+
+def _check_card_code_limits(*, borrower: Borrower) -> None:
+    now = timezone.now()
+    recent = CardBinding.objects.filter(borrower=borrower, created_at__gte=now - timedelta(days=1))
+    if recent.filter(created_at__gte=now - portal_login.MIN_INTERVAL).exists():
+        raise ValidationError(_("A code was sent less than a minute ago. Please wait a moment."))
+    if recent.count() >= portal_login.MAX_PER_DAY:
+        raise ValidationError(_("Too many codes today. Please try again tomorrow."))
+
+
+def _send_card_code(
+    *,
+    borrower: Borrower,
+    bank_name: str,
+    digits: str,
+    holder_name: str,
+    make_default: bool,
+    ip_address: str | None,
+) -> CardBinding:
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    index = card_number_index(digits)
+    binding = CardBinding.objects.create(
+        borrower=borrower,
+        bank_name=bank_name,
+        number=digits,
+        number_index=index,
+        holder_name=holder_name,
+        last4=digits[-4:],
+        make_default=make_default,
+        code_hash=_card_code_hash(borrower_id=borrower.pk, number_index=index, code=code),
+        expires_at=timezone.now() + portal_login.CODE_LIFETIME,
+        ip_address=_clean_ip(ip_address),
+    )
+    request_id, last4 = uuid.uuid4().hex, binding.last4
+
+    def text():
+        signals.card_verification_code_requested.send(
+            sender=CardBinding,
+            borrower=borrower,
+            code=code,
+            request_id=request_id,
+            bank_name=bank_name,
+            last4=last4,
+        )
+
+    transaction.on_commit(lambda: run_after_response(text))
+    return binding
+
+
+@transaction.atomic
+def set_default_card(*, card: BankCard) -> BankCard:
+    """Make a verified card the one disbursements are paid to and auto-debit charges."""
+    Borrower.objects.select_for_update().only("pk").get(pk=card.borrower_id)
+    card = BankCard.objects.select_for_update().get(pk=card.pk)
+    if not card.is_bound:
+        raise ValidationError(_("This card is no longer bound."))
+    if not card.is_verified:
+        raise ValidationError(_("This card has not been verified."))
+    BankCard.objects.filter(
+        borrower_id=card.borrower_id, is_default=True, unbound_at__isnull=True
+    ).exclude(pk=card.pk).update(is_default=False)
+    card.is_default = True
+    card.save(update_fields=["is_default"])
+    return card
 
 
 @transaction.atomic
@@ -91,9 +341,8 @@ def unbind_bank_card(*, card: BankCard) -> BankCard:
 
 
 def default_card(*, borrower: Borrower) -> BankCard | None:
-    return BankCard.objects.filter(
-        borrower=borrower, is_default=True, unbound_at__isnull=True
-    ).first()
+    """The verified card that disbursements are paid to and auto-debit charges, if any."""
+    return BankCard.objects.usable().filter(borrower=borrower, is_default=True).first()
 
 
 # --- Charging ------------------------------------------------------------------------------
@@ -359,3 +608,117 @@ def _logged_headers(
         if headers and headers.get(name):
             logged[name] = str(headers[name])[:200]
     return {name: _storable(value) for name, value in logged.items()}
+
+
+# --- Refund webhook ------------------------------------------------------------------------
+# Refund results come to their own webhook (POST /gateway/refunds/webhook/), in the same signed
+# JSON as a charge's, `gateway_ref` being the refund's reference (loans.services.refunds). A
+# call gets the same checks and the same log as a charge notification; only applying differs.
+
+
+def handle_refund_notification(
+    *,
+    body: bytes,
+    signature: str,
+    timestamp: str,
+    remote_ip: str | None,
+    headers: Mapping[str, str] | None = None,
+    content_type: str = "application/json",
+) -> GatewayNotification:
+    """Verify, de-duplicate and apply one refund result; return its log row. Every call is
+    logged, a rejected one in a transaction of its own."""
+    verified = _verified_event(
+        body=body,
+        signature=signature,
+        timestamp=timestamp,
+        remote_ip=remote_ip,
+        headers=headers,
+        content_type=content_type,
+    )
+    if isinstance(verified, GatewayNotification):
+        return verified  # refused before it could be trusted, and logged
+    event, log = verified
+    try:
+        return _apply_refund_event(event=event, log=log)
+    except _Rejected as rejected:
+        level = logging.INFO if rejected.outcome == Outcome.DUPLICATE else logging.WARNING
+        if rejected.outcome == Outcome.REFUSED:
+            level = logging.ERROR
+        logger.log(level, "Gateway refund event %s: %s", event.event_id, rejected.detail)
+        return _record(
+            outcome=rejected.outcome, detail=rejected.detail, event_id=event.event_id, **log
+        )
+
+
+def _verified_event(
+    *, body, signature, timestamp, remote_ip, headers, content_type
+) -> tuple[GatewayEvent, dict] | GatewayNotification:
+    """The checks of `handle_gateway_notification` before it applies anything: the event and
+    what to log with it, or the logged refusal of a call that cannot be trusted."""
+    log = {
+        "remote_ip": _clean_ip(remote_ip),
+        "body": _storable(body.decode("utf-8", errors="replace"))[
+            : GatewayNotification.MAX_BODY_CHARS
+        ],
+        "headers": _logged_headers(signature=signature, timestamp=timestamp, headers=headers),
+    }
+    if (content_type or "").split(";")[0].strip().lower() != "application/json":
+        logger.warning("Gateway notification that is not JSON from %s", remote_ip)
+        return _record(
+            outcome=Outcome.MALFORMED,
+            detail=f"content type must be application/json, not {content_type[:60]!r}",
+            **log,
+        )
+    try:
+        signing.verify(
+            body,
+            timestamp,
+            signature,
+            settings.PAYMENT_GATEWAY_WEBHOOK_SECRET,
+            tolerance=settings.PAYMENT_GATEWAY_TOLERANCE_SECONDS,
+        )
+    except signing.StaleTimestamp as exc:
+        logger.warning("Gateway notification with a stale timestamp from %s: %s", remote_ip, exc)
+        return _record(outcome=Outcome.STALE, detail=str(exc), **log)
+    except signing.InvalidSignature as exc:
+        logger.warning("Forged gateway notification from %s: %s", remote_ip, exc)
+        return _record(outcome=Outcome.FORGED, detail=str(exc), **log)
+    try:
+        return _parse_event(body), log
+    except ValueError as exc:
+        logger.warning("Malformed gateway notification from %s: %s", remote_ip, exc)
+        return _record(outcome=Outcome.MALFORMED, detail=str(exc), **log)
+
+
+@transaction.atomic
+def _apply_refund_event(*, event: GatewayEvent, log: dict) -> GatewayNotification:
+    from . import refunds  # what a refund result does is the refunds service's business
+
+    # The accepted row first, as for charges: a concurrent re-delivery waits, then fails.
+    try:
+        with transaction.atomic():
+            notification = GatewayNotification.objects.create(
+                event_id=event.event_id, outcome=Outcome.ACCEPTED, **log
+            )
+    except IntegrityError:
+        raise _Rejected(Outcome.DUPLICATE, "event already processed") from None
+    try:
+        refund = refunds.record_refund_result(
+            reference=event.gateway_ref,
+            succeeded=event.status == DebitAttempt.Status.SUCCEEDED,
+            amount=event.amount,
+            failure_reason=event.failure_reason,
+            notification=notification,
+        )
+    except refunds.UnknownRefund:
+        raise _Rejected(Outcome.UNKNOWN_ATTEMPT, f"no refund {event.gateway_ref}") from None
+    except refunds.RefundAlreadyCompleted as exc:
+        raise _Rejected(Outcome.DUPLICATE, f"{event.gateway_ref}: {exc}") from None
+    except ValidationError as exc:
+        detail = f"{event.gateway_ref}: {' '.join(exc.messages)}"
+        raise _Rejected(Outcome.REFUSED, detail[:300]) from None
+    notification.detail = f"refund {refund.reference} {refund.status} {event.failure_reason}"[
+        :300
+    ].strip()
+    notification.save(update_fields=["detail"])
+    return notification

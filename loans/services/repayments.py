@@ -3,15 +3,27 @@
 from datetime import date
 from decimal import Decimal
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db.models import F, Q, Sum
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import allocation, penalty, schedules, signals
-from ..models import Channel, CreditLine, Instalment, Loan, LoanTransaction, Repayment
+from .. import allocation, penalty, schedules, selectors, signals
+from ..fields import in_fen
+from ..models import (
+    BusinessDay,
+    Channel,
+    CreditLine,
+    Instalment,
+    Loan,
+    LoanTransaction,
+    Repayment,
+)
 from ..money import is_whole_fen
+from ..selectors import payoff_amount
+from . import refunds
 
 ZERO = Decimal("0.00")
 OPEN = [Instalment.Status.PENDING, Instalment.Status.DUE, Instalment.Status.OVERDUE]
@@ -27,6 +39,8 @@ INSTALMENT_FIELDS = [
     "status",
     "paid_on",
 ]
+# A reversal also re-charges penalty for the days after the payment (see _recharge_penalty).
+REVERSAL_FIELDS = [*INSTALMENT_FIELDS, "penalty_due", "penalty_accrued_through"]
 LOAN_FIELDS = [
     "outstanding_principal",
     "status",
@@ -46,7 +60,12 @@ def post_repayment(
     actor=None,
 ) -> Repayment:
     """Post a payment exactly once per external transaction id: posting the same id again
-    returns the first result and changes nothing."""
+    returns the first result and changes nothing.
+
+    A payment typed in by staff (`actor` given) may not exceed what settles the loan on its
+    value date by more than `settings.MANUAL_POSTING_MARGIN`: beyond that it is a typing
+    mistake. Money the gateway reports received (no actor) is always booked, any excess as
+    "to refund"."""
     external_id = (external_id or "").strip()
     existing = _existing(external_id=external_id, loan=loan)
     if existing:
@@ -86,6 +105,17 @@ def _post(*, loan, amount, channel, external_id, value_date, actor) -> Repayment
     _check_posting(
         loan=loan, amount=amount, channel=channel, external_id=external_id, value_date=value_date
     )
+    if loan.status == Loan.Status.WRITTEN_OFF:
+        return _post_recovery(
+            loan=loan,
+            amount=amount,
+            channel=channel,
+            external_id=external_id,
+            value_date=value_date,
+            actor=actor,
+        )
+    if actor is not None:
+        _check_typed_amount(loan=loan, amount=amount, value_date=value_date)
     instalments = list(loan.instalments.select_for_update().order_by("number"))
     accrue_penalty(loan=loan, instalments=instalments, through=value_date)
     before = _snapshot(loan, instalments)
@@ -99,7 +129,15 @@ def _post(*, loan, amount, channel, external_id, value_date, actor) -> Repayment
         posted_by=actor,
         before=before,
     )
-    due = [i for i in instalments if i.due_date <= value_date and i.status in OPEN]
+    # A payment that settles the loan pays interest only to its date; one that does not pays
+    # an open bill in full first, and only the rest is a prepayment (DESIGN §4, 出账).
+    settles = amount >= selectors.settlement_amount(
+        loan=loan, instalments=instalments, on=value_date
+    )
+    bill = (
+        None if settles else selectors.open_bill(loan=loan, instalments=instalments, on=value_date)
+    )
+    due = [i for i in instalments if i.status in OPEN and (i.due_date <= value_date or i is bill)]
     allocations, surplus = allocation.allocate(
         amount,
         [
@@ -161,7 +199,7 @@ def _post(*, loan, amount, channel, external_id, value_date, actor) -> Repayment
         for key, parts in lines.items()
     )
     CreditLine.objects.filter(pk=loan.credit_line_id).update(
-        outstanding_principal=F("outstanding_principal") - principal_paid
+        outstanding_principal=in_fen(F("outstanding_principal") - principal_paid)
     )
     transaction.on_commit(
         lambda: signals.repayment_posted.send(sender=Repayment, repayment=repayment)
@@ -183,7 +221,8 @@ def _check_posting(*, loan, amount, channel, external_id, value_date) -> None:
         errors["value_date"] = _("A payment cannot be dated before the loan was drawn.")
     elif value_date > timezone.localdate():
         errors["value_date"] = _("A payment cannot be dated in the future.")
-    if loan.status != Loan.Status.ACTIVE:
+    # A written-off loan still takes money: it is booked as a recovery (_post_recovery).
+    if loan.status not in (Loan.Status.ACTIVE, Loan.Status.WRITTEN_OFF):
         errors["__all__"] = _("This loan is %(status)s; it takes no more payments.") % {
             "status": loan.get_status_display()
         }
@@ -194,6 +233,89 @@ def _check_posting(*, loan, amount, channel, external_id, value_date) -> None:
         ) % {"date": last.value_date}
     if errors:
         raise ValidationError(errors)
+
+
+def _check_typed_amount(*, loan, amount, value_date) -> None:
+    owed = payoff_amount(loan=loan, on=value_date)
+    margin = settings.MANUAL_POSTING_MARGIN
+    if amount > owed + margin:
+        raise ValidationError(
+            {
+                "amount": _(
+                    "¥%(amount)s is more than this loan owes: ¥%(owed)s settles it on "
+                    "%(date)s, and a payment entered by staff may exceed that by at most "
+                    "¥%(margin)s."
+                )
+                % {
+                    "amount": f"{amount:.2f}",
+                    "owed": f"{owed:.2f}",
+                    "date": value_date,
+                    "margin": f"{margin:.2f}",
+                }
+            }
+        )
+
+
+def unrecovered_amount(*, loan: Loan) -> Decimal:
+    """What a written-off loan still owes: everything written off less the recoveries that
+    stand (a reversed recovery's mirror row takes it back out)."""
+    totals = LoanTransaction.objects.filter(loan=loan).aggregate(
+        written_off=Sum(
+            F("principal") + F("interest") + F("penalty") + F("fee"),
+            filter=Q(kind=LoanTransaction.Kind.WRITE_OFF),
+        ),
+        recovered=Sum(
+            "amount",
+            filter=Q(kind__in=[LoanTransaction.Kind.RECOVERY, LoanTransaction.Kind.REVERSAL]),
+        ),
+    )
+    written_off = Decimal(totals["written_off"] or 0)
+    return max(written_off - Decimal(totals["recovered"] or 0), ZERO).quantize(Decimal("0.01"))
+
+
+def _post_recovery(*, loan, amount, channel, external_id, value_date, actor) -> Repayment:
+    """Money received on a written-off loan (DESIGN §4): a recovery, booked whole on one
+    RECOVERY ledger row. Nothing is allocated and nothing accrues: the instalments were closed
+    by the write-off. Money beyond what is still unrecovered is to refund."""
+    unrecovered = unrecovered_amount(loan=loan)
+    margin = settings.MANUAL_POSTING_MARGIN
+    if actor is not None and amount > unrecovered + margin:
+        raise ValidationError(
+            {
+                "amount": _(
+                    "¥%(amount)s is more than this written-off loan still owes (¥%(owed)s), "
+                    "and a payment entered by staff may exceed that by at most ¥%(margin)s."
+                )
+                % {
+                    "amount": f"{amount:.2f}",
+                    "owed": f"{unrecovered:.2f}",
+                    "margin": f"{margin:.2f}",
+                }
+            }
+        )
+    recovered = min(amount, unrecovered)
+    repayment = Repayment.objects.create(
+        loan=loan,
+        external_id=external_id,
+        channel=channel,
+        amount=amount,
+        value_date=value_date,
+        posted_by=actor,
+        recovery=True,
+        unapplied=amount - recovered,
+    )
+    if recovered:
+        LoanTransaction.objects.create(
+            loan=loan,
+            kind=LoanTransaction.Kind.RECOVERY,
+            value_date=value_date,
+            repayment=repayment,
+            amount=recovered,
+        )
+    transaction.on_commit(
+        lambda: signals.repayment_posted.send(sender=Repayment, repayment=repayment)
+    )
+    return repayment
 
 
 def accrue_penalty(*, loan: Loan, instalments: list[Instalment], through: date) -> Decimal:
@@ -244,22 +366,13 @@ def _prepay(
     """提前还款 (prepayment) of what is left after everything due: accrued interest first, then
     principal; the remaining instalments are re-computed, or the loan is settled. Returns what
     could not be applied (more than the whole loan) and the principal prepaid."""
-    future = [i for i in instalments if i.due_date > on and i.status in OPEN]
+    period = selectors.current_period(loan=loan, instalments=instalments, on=on)
+    future, as_of = period.future, period.as_of  # after a bill paid ahead: its due date
     if not future:
         return amount, ZERO
     current = future[0]
-    previous_due = max(
-        (i.due_date for i in instalments if i.due_date <= on), default=loan.drawdown_date
-    )
-    start = max(previous_due, loan.last_prepayment_date or previous_due)
-    paid_in_segment = current.interest_paid - (
-        loan.prepayment_interest_base if start == loan.last_prepayment_date else ZERO
-    )
     outstanding = sum((i.principal_outstanding for i in future), ZERO)
-    accrued = schedules.accrued_interest(
-        principal=outstanding, daily_rate=loan.daily_rate, days=(on - start).days
-    )
-    interest_owed = max(accrued - paid_in_segment, ZERO)
+    interest_owed = period.interest
     part = lines.setdefault(
         current.pk, {"penalty": ZERO, "interest": ZERO, "fee": ZERO, "principal": ZERO}
     )
@@ -289,21 +402,22 @@ def _prepay(
 
     current.principal_paid += to_principal
     part["principal"] += to_principal
-    for inst, new in zip(
-        future,
-        schedules.reamortise(
-            principal=outstanding - to_principal,
-            remaining_due_dates=[i.due_date for i in future],
-            daily_rate=loan.daily_rate,
-            method=schedules.RepaymentMethod(loan.method),
-            value_date=on,
-            first_number=current.number,
-        ),
-        strict=True,
-    ):
+    recomputed = schedules.reamortise(
+        principal=outstanding - to_principal,
+        remaining_due_dates=[i.due_date for i in future],
+        daily_rate=loan.daily_rate,
+        method=schedules.RepaymentMethod(loan.method),
+        value_date=as_of,
+        first_number=current.number,
+    )
+    for inst, new in zip(future, recomputed, strict=False):
         inst.principal_due = inst.principal_paid + new.principal
         inst.interest_due = inst.interest_paid + new.interest
-    loan.last_prepayment_date = on
+    for inst in future[len(recomputed) :]:
+        # Too little principal left to reach these: they owe nothing and are paid at once.
+        inst.principal_due, inst.interest_due = inst.principal_paid, inst.interest_paid
+        inst.fee_due = inst.fee_paid
+    loan.last_prepayment_date = as_of
     loan.prepayment_interest_base = current.interest_paid
     return ZERO, to_principal
 
@@ -311,7 +425,7 @@ def _prepay(
 def _refresh_status(inst: Instalment, *, on: date) -> None:
     if inst.status == Instalment.Status.SETTLED:
         return
-    if inst.total_due and not inst.total_outstanding:
+    if not inst.total_outstanding:  # nothing owed (re-computed to zero included): paid
         inst.status = Instalment.Status.PAID
         inst.paid_on = inst.paid_on or on
     elif inst.due_date > on:
@@ -344,6 +458,9 @@ def reverse_repayment(*, repayment: Repayment, reason: str, actor=None) -> Repay
             _("Later payments stand on this one: reverse %(ids)s first.")
             % {"ids": ", ".join(newer.values_list("external_id", flat=True))}
         )
+    refunds.check_reversal(loan=loan, repayment=repayment)
+    if loan.status == Loan.Status.WRITTEN_OFF:
+        return _reverse_recovery(loan=loan, repayment=repayment, reason=reason, actor=actor)
     instalments = {i.pk: i for i in loan.instalments.select_for_update()}
     today = timezone.localdate()
     for key, fields in repayment.before["instalments"].items():
@@ -353,7 +470,8 @@ def reverse_repayment(*, repayment: Repayment, reason: str, actor=None) -> Repay
         _refresh_status(inst, on=today)
     for field, value in repayment.before["loan"].items():
         setattr(loan, field, _load(field, value))
-    Instalment.objects.bulk_update(instalments.values(), INSTALMENT_FIELDS)
+    _recharge_penalty(loan=loan, instalments=instalments.values(), repayment=repayment)
+    Instalment.objects.bulk_update(instalments.values(), REVERSAL_FIELDS)
     loan.save(update_fields=LOAN_FIELDS)
     LoanTransaction.objects.bulk_create(
         LoanTransaction(
@@ -370,7 +488,7 @@ def reverse_repayment(*, repayment: Repayment, reason: str, actor=None) -> Repay
         for t in repayment.transactions.filter(kind=LoanTransaction.Kind.REPAYMENT)
     )
     CreditLine.objects.filter(pk=loan.credit_line_id).update(
-        outstanding_principal=F("outstanding_principal") + repayment.principal
+        outstanding_principal=in_fen(F("outstanding_principal") + repayment.principal)
     )
     repayment.status = Repayment.Status.REVERSED
     repayment.reversed_at, repayment.reversed_by = timezone.now(), actor
@@ -380,6 +498,92 @@ def reverse_repayment(*, repayment: Repayment, reason: str, actor=None) -> Repay
         lambda: signals.repayment_reversed.send(sender=Repayment, repayment=repayment)
     )
     return repayment
+
+
+def _reverse_recovery(*, loan: Loan, repayment: Repayment, reason: str, actor) -> Repayment:
+    """A recovery bounced: its RECOVERY row gets its mirror. A payment posted before the
+    write-off stays: the write-off closed the books on the balances it left."""
+    if not repayment.recovery:
+        raise ValidationError(
+            _(
+                "This loan was written off after this payment was posted: the write-off took "
+                "over the balances it left, so it can no longer be reversed."
+            )
+        )
+    LoanTransaction.objects.bulk_create(
+        LoanTransaction(
+            loan=loan,
+            kind=LoanTransaction.Kind.REVERSAL,
+            value_date=timezone.localdate(),
+            repayment=repayment,
+            amount=-t.amount,
+        )
+        for t in repayment.transactions.filter(kind=LoanTransaction.Kind.RECOVERY)
+    )
+    repayment.status = Repayment.Status.REVERSED
+    repayment.reversed_at, repayment.reversed_by = timezone.now(), actor
+    repayment.reversal_reason = reason[:200]
+    repayment.save()
+    transaction.on_commit(
+        lambda: signals.repayment_reversed.send(sender=Repayment, repayment=repayment)
+    )
+    return repayment
+
+
+def _recharge_penalty(*, loan: Loan, instalments, repayment: Repayment) -> None:
+    """As if the payment had never been received: every day after its value date that has
+    been charged since (by end of day, on the principal the payment had reduced) is charged
+    again on the restored principal; the difference is one penalty row per instalment.
+
+    Later postings are reversed first, so the restored principal stood unchanged on each of
+    those days."""
+    after = repayment.value_date
+    through = max(
+        [after, *(i.penalty_accrued_through for i in instalments if i.penalty_accrued_through)],
+        default=after,
+    )
+    last_day = BusinessDay.objects.order_by("-business_date").values_list(
+        "business_date", flat=True
+    )
+    if (last := last_day.first()) and last > through:
+        through = last
+    charged = dict(
+        LoanTransaction.objects.filter(
+            loan=loan, kind=LoanTransaction.Kind.PENALTY_ACCRUAL, value_date__gt=after
+        )
+        .values("instalment_id")
+        .annotate(total=Sum("penalty"))
+        .values_list("instalment_id", "total")
+    )
+    rows = []
+    for inst in instalments:
+        days = 0
+        if inst.status in OPEN and loan.status == Loan.Status.ACTIVE:
+            days = penalty.days_charged_between(
+                due_date=inst.due_date, after=after, through=through, grace_days=loan.grace_days
+            )
+        owed = penalty.penalty_for_days(
+            overdue_principal=inst.principal_outstanding,
+            daily_rate=loan.daily_rate,
+            multiplier=loan.penalty_multiplier,
+            days=days,
+        )
+        difference = owed - charged.get(inst.pk, ZERO)
+        if days:
+            inst.penalty_accrued_through = through
+        if difference:
+            inst.penalty_due += difference
+            rows.append(
+                LoanTransaction(
+                    loan=loan,
+                    instalment=inst,
+                    kind=LoanTransaction.Kind.PENALTY_ACCRUAL,
+                    value_date=through,
+                    repayment=repayment,
+                    penalty=difference,
+                )
+            )
+    LoanTransaction.objects.bulk_create(rows)
 
 
 def _snapshot(loan: Loan, instalments: list[Instalment]) -> dict:

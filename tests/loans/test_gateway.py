@@ -32,6 +32,7 @@ from loans.models import (
     LoanProduct,
     Repayment,
 )
+from loans.models.payments import card_number_index
 from loans.services import credit as credit_services
 from loans.services import lending as lending_services
 from loans.services import payments
@@ -65,9 +66,16 @@ def recording_gateway(settings):
 
 @pytest.fixture
 def loan():
-    """A disbursed ¥10,000 loan over 10 equal instalments, built the way staff build one."""
+    """A disbursed ¥10,000 loan over 10 equal instalments, built the way staff build one, paid
+    to the borrower's verified card."""
     borrower = factories.borrower(income="20000", debts="1000", activity=90)
     credit_services.assess_credit(borrower=borrower)
+    payments.bind_bank_card(
+        borrower=borrower,
+        bank_name="建设银行",
+        card_number=card_number("622700123456789012"),
+        token=f"tok-payout-{borrower.pk}",
+    )
     product, _ = LoanProduct.objects.get_or_create(code="weilidai", defaults={"name": "微粒贷"})
     application = lending_services.apply_for_loan(
         borrower=borrower,
@@ -328,6 +336,7 @@ def test_each_slot_is_charged_once(
 
 
 def test_no_default_card_means_no_attempt(loan, recording_gateway):
+    payments.unbind_bank_card(card=payments.default_card(borrower=loan.borrower))
     due = loan.instalments.get(number=1)
     assert (
         payments.request_auto_debit(
@@ -401,8 +410,9 @@ def _luhn_number_ending(last4: str) -> str:
 # --- Cards ----------------------------------------------------------------------------------
 
 
-def test_binding_refuses_a_number_failing_luhn_and_keeps_only_the_last_4(loan):
+def test_binding_refuses_a_number_failing_luhn_and_keeps_the_number_encrypted(loan):
     good = card_number()
+    payout_card = payments.default_card(borrower=loan.borrower)
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)
     with pytest.raises(ValidationError) as exc:
         payments.bind_bank_card(
@@ -413,16 +423,29 @@ def test_binding_refuses_a_number_failing_luhn_and_keeps_only_the_last_4(loan):
         payments.bind_bank_card(
             borrower=loan.borrower, bank_name="招商银行", card_number="1234", token="tok-x"
         )
-    assert not BankCard.objects.exists()
+    assert list(BankCard.objects.all()) == [payout_card]
+    with pytest.raises(ValidationError) as other_name:
+        payments.bind_bank_card(
+            borrower=loan.borrower,
+            bank_name="招商银行",
+            card_number=good,
+            token="tok-x",
+            holder_name="李四",
+        )
+    assert "holder_name" in other_name.value.message_dict
 
     spaced = " ".join(good[i : i + 4] for i in range(0, len(good), 4))
     first = payments.bind_bank_card(
         borrower=loan.borrower, bank_name="招商银行", card_number=spaced, token="tok-1"
     )
-    assert first.last4 == good[-4:] and first.is_default
+    assert first.last4 == good[-4:] and first.is_default and first.verified_at
     assert str(first) == f"招商银行 ****{good[-4:]}"
-    stored = {f.name: getattr(first, f.attname) for f in BankCard._meta.concrete_fields}
-    assert not any(good in str(v) or good[:12] in str(v) for v in stored.values())
+    assert BankCard.objects.get(pk=first.pk).number == good  # decrypted on load
+    with connection.cursor() as cursor:  # what the database holds: no number in clear
+        cursor.execute("SELECT * FROM loans_bankcard WHERE id = %s", [first.pk])
+        stored = cursor.fetchone()
+    assert not any(good in str(v) or good[:12] in str(v) for v in stored)
+    assert BankCard.objects.get(number_index=card_number_index(good)) == first
 
     second = payments.bind_bank_card(
         borrower=loan.borrower,
@@ -459,7 +482,7 @@ def test_admin_pages_show_masked_cards_and_the_log_read_only(client, attempt):
     )
     assert client.get(reverse("admin:loans_gatewaynotification_add")).status_code == 403
     mobile = attempt.loan.borrower.mobile
-    found = client.get(reverse("admin:loans_debitattempt_changelist"), {"q": mobile})
+    found = client.get(reverse("admin:loans_debitattempt_changelist"), {"q": mobile}, follow=True)
     assert attempt.gateway_ref in found.content.decode()
 
 

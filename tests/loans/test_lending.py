@@ -186,6 +186,11 @@ def test_disbursement_needs_a_signature_then_draws_the_line_and_writes_the_ledge
     with pytest.raises(ValidationError):
         lending.disburse_loan(application=app)
     lending.sign_contract(contract=app.contract, ip_address=None, user_agent="")
+    with pytest.raises(lending.NoPayoutCard):  # no verified card to pay to: nothing changes
+        lending.disburse_loan(application=app, on=DAY)
+    app.refresh_from_db()
+    assert app.status == LoanApplication.Status.APPROVED and not LoanTransaction.objects.exists()
+    card = factories.bank_card(b)
     loan = lending.disburse_loan(application=app, on=DAY)
     assert [str(i.interest_due) for i in loan.instalments.all()][:3] == [
         "150.00",
@@ -196,7 +201,8 @@ def test_disbursement_needs_a_signature_then_draws_the_line_and_writes_the_ledge
     line.refresh_from_db()
     assert (line.reserved_amount, line.outstanding_principal) == (0, Decimal("10000"))
     assert line.available_amount == line.limit - 10000
-    assert loan.transactions.get().kind == LoanTransaction.Kind.DISBURSEMENT
+    paid = loan.transactions.get()
+    assert paid.kind == LoanTransaction.Kind.DISBURSEMENT and paid.bank_card == card
     assert reconcile.differences() == []
 
 

@@ -20,6 +20,7 @@ def borrower():
     with time_machine.travel(DAY):
         b = factories.borrower(income="30000", mobile="13912340000")
         credit.assess_credit(borrower=b, as_of=DAY)
+        factories.bank_card(b)  # the money is paid only to a verified card
     CreditLine.objects.filter(borrower=b).update(daily_rate="0.000500")
     factories.product(terms=[5, 10], auto_approve_max_amount="20000")
     return b

@@ -348,12 +348,60 @@ def test_reamortise_example_charges_day_count_interest_first_and_keeps_the_payme
 
     assert [i.number for i in instalments] == [8, 9, 10]
     assert [i.due_date for i in instalments] == dates
-    # A = 3000.00 × 0.015 × 1.015³ / (1.015³ − 1) = 1030.15; principal = A − a month's interest.
-    assert [i.principal for i in instalments] == [D("985.15"), D("999.93"), D("1014.92")]
-    # 10 days of interest (3000.00 × 0.0005 × 10) instead of a month's 45.00.
-    assert [i.interest for i in instalments] == [D("15.00"), D("30.22"), D("15.22")]
-    assert [i.payment for i in instalments] == [D("1000.15"), D("1030.15"), D("1030.14")]
+    # A' = 3000.00 × 0.015 × 1.015³ / (1.015³ − 1) = 1030.15, paid by every instalment but the
+    # last; 10 days of interest (3000.00 × 0.0005 × 10 = 15.00) instead of a month's 45.00.
+    assert [i.interest for i in instalments] == [D("15.00"), D("29.77"), D("14.77")]
+    assert [i.principal for i in instalments] == [D("1015.15"), D("1000.38"), D("984.47")]
+    assert [i.payment for i in instalments] == [D("1030.15"), D("1030.15"), D("999.24")]
     assert_well_formed(instalments, D("3000.00"))
+
+
+def test_equal_instalments_stay_equal_after_a_prepayment():
+    """The audit's case: 10,000 over 10 from 2026-01-15, 3,000 prepaid on 03-01 after the
+    first instalment (02-15) was paid. Every re-computed instalment pays the same A'."""
+    first = build_schedule(
+        principal=D("10000.00"),
+        term=10,
+        daily_rate=D("0.0005"),
+        method="equal_installment",
+        drawdown=date(2026, 1, 15),
+    ).instalments[0]
+    remaining = first.remaining_principal - D("3000.00")
+    dates = due_dates(date(2026, 1, 15), 10)[1:]
+    instalments = reamortise(
+        principal=remaining,
+        remaining_due_dates=dates,
+        daily_rate=D("0.0005"),
+        method="equal_installment",
+        value_date=date(2026, 3, 1),
+        first_number=2,
+    )
+    level = annuity_payment(remaining, D("0.015"), 9)
+    assert len(instalments) == 9
+    assert {i.payment for i in instalments[:-1]} == {level}
+    assert instalments[0].interest == fen(remaining * D("0.0005") * 14)
+    assert_well_formed(instalments, remaining)
+
+
+@pytest.mark.parametrize("method", list(RepaymentMethod))
+def test_a_tiny_principal_is_spread_over_fewer_instalments_none_owing_nothing(method):
+    """0.05 left over 4 instalments of an equal-principal loan used to leave three of them
+    owing 0.00 (and reaching M4+ by date); now it goes into as many as it can fill."""
+    dates = [date(2026, 5, 28), date(2026, 6, 28), date(2026, 7, 28), date(2026, 8, 28)]
+    for cents in range(1, 12):
+        principal = D(cents).scaleb(-2)
+        instalments = reamortise(
+            principal=principal,
+            remaining_due_dates=dates,
+            daily_rate=D("0.0005"),
+            method=method,
+            value_date=date(2026, 5, 20),
+            first_number=7,
+        )
+        assert 1 <= len(instalments) <= len(dates)
+        assert [i.due_date for i in instalments] == dates[: len(instalments)]
+        assert all(i.payment > 0 for i in instalments)
+        assert_well_formed(instalments, principal)
 
 
 @given(
@@ -376,19 +424,18 @@ def test_reamortised_instalments_keep_every_invariant(loan, percent_left, days_b
     )
 
     assert_well_formed(instalments, new_principal)
+    assert 1 <= len(instalments) <= len(dates)
+    assert all(i.payment > 0 for i in instalments)  # no instalment owes nothing
+    if loan["method"] is not RepaymentMethod.INTEREST_FIRST:
+        assert all(i.principal >= CENT for i in instalments)
     assert instalments[0].interest == fen(new_principal * loan["daily_rate"] * days_before)
     for before, after in zip(instalments, instalments[1:], strict=False):
         assert after.interest == fen(before.remaining_principal * r)
-    # Apart from the first interest, the schedule is the fresh one for the new principal.
-    fresh = build_schedule(
-        principal=new_principal,
-        term=loan["term"],
-        daily_rate=loan["daily_rate"],
-        method=loan["method"],
-        drawdown=loan["drawdown"],
-    ).instalments
-    assert [i.principal for i in instalments] == [i.principal for i in fresh]
-    assert [i.interest for i in instalments[1:]] == [i.interest for i in fresh[1:]]
+    if loan["method"] is RepaymentMethod.EQUAL_INSTALLMENT and len(instalments) == len(dates):
+        level = annuity_payment(new_principal, r, len(dates))
+        # Every instalment but the last pays A' (unless A' would repay more than is left).
+        for i in instalments[:-1]:
+            assert i.payment == level or i.remaining_principal == 0
 
 
 def test_reamortise_refuses_a_value_date_on_or_after_the_next_due_date():

@@ -64,8 +64,9 @@ def test_admin_pages_are_no_store_with_a_csp(client, loan):  # noqa: F811
 
 def test_production_settings_pass_the_deploy_check():
     """`manage.py check --deploy` with DEBUG off and real secrets: no warning at all."""
+    # The browser tests allow async-unsafe ORM calls in this process; a server never would.
     env = {
-        **os.environ,
+        **{k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"},
         "DEBUG": "false",
         "SECRET_KEY": "x" * 20 + Fernet.generate_key().decode(),
         "PII_ENCRYPTION_KEYS": Fernet.generate_key().decode(),

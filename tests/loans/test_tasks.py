@@ -10,7 +10,7 @@ from django_q.models import Schedule
 
 from loans import tasks
 from loans.models import BusinessDay, DebitAttempt, Repayment
-from loans.services.payments import bind_bank_card
+from loans.services.payments import bind_bank_card, default_card, unbind_bank_card
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -48,6 +48,8 @@ def test_auto_debit_collects_what_is_due_once_per_slot(django_capture_on_commit_
             token="tok-1",
         )
         unpaid = factories.loan(on=DRAWN)
+        # Paid out to a verified card, since unbound: auto-debit has nothing to charge.
+        unbind_bank_card(card=default_card(borrower=unpaid.borrower))
     morning = datetime(2026, 2, 15, 6, 0, tzinfo=SHANGHAI)
     with time_machine.travel(morning, tick=False):
         with django_capture_on_commit_callbacks(execute=True):
