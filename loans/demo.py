@@ -151,3 +151,15 @@ BORROWERS = [
     # Borrowed, paid once, then nothing for over 180 days: written off (核销), with a recovery.
     DemoBorrower("郑凯", "230102", date(1986, 3, 3), "173", "13400134014", "20000", "1000", 75),
 ]
+
+# Borrowers to sign in as in the portal (/login/): type the mobile, press "Text me a code"; the
+# code appears in the `make run` console, where the development SMS backend prints every text.
+PORTAL_LOGINS = [
+    ("13800138001", "张伟", "loans paid on time and settled (with a refund); can borrow more"),
+    ("13900139002", "李娜", "prepaid, then overdue; an approved draw that signing now refuses"),
+    ("15000150003", "王芳", "interest-first loan overdue; a cancelled draw"),
+    ("18600186004", "马超", "credit line frozen"),
+    ("15800158013", "孙鹏", "a draw rejected by the rules"),
+    ("13400134014", "郑凯", "a written-off loan with a recovery"),
+    ("13300133010", "周婷", "declined: not a mainland resident (no line)"),
+]

@@ -39,7 +39,9 @@ def on_card_verification_code_requested(
 @receiver(signals.application_cancelled)
 def on_application_cancelled(sender, application, reasons, **kwargs):
     with translation.override("zh-hans"):  # SMS are Chinese until borrowers pick a language
-        said = "；".join(str(CANCEL_REASON_MESSAGES.get(code, code)) for code in reasons)
+        said = "；".join(
+            str(CANCEL_REASON_MESSAGES.get(code, code)).rstrip("。.") for code in reasons
+        )
     services.queue_from_template(
         borrower=application.borrower,
         template_code="application_cancelled",

@@ -260,12 +260,20 @@ def add_form_errors(form, exc: ValidationError) -> None:
 
 
 def action_with_form(
-    modeladmin, request, queryset, *, form_class, title, apply_one, errors_on_form=False
+    modeladmin,
+    request,
+    queryset,
+    *,
+    form_class,
+    title,
+    apply_one,
+    errors_on_form=False,
+    notes=(),
 ):
     """An admin action that first asks for input (a reason, an amount), then applies
     `apply_one(obj, cleaned_data)` to each selected row, reporting each refusal by name.
     With `errors_on_form`, a single row's refusal is shown on the form instead, which keeps
-    what was typed."""
+    what was typed. `notes` are lines shown above the form (e.g. what the loan owes)."""
     form = form_class(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
         objects = list(queryset)
@@ -293,5 +301,6 @@ def action_with_form(
         "action": request.POST.get("action"),
         "opts": modeladmin.model._meta,
         "selected": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+        "notes": notes,
     }
     return TemplateResponse(request, "admin/loans/action_form.html", context)

@@ -13,6 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from .. import selectors
 from ..models import Channel, Instalment, Loan, LoanTransaction, Repayment
 from ..services import repayments as repayment_services
 from .common import (
@@ -216,6 +217,24 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
                 messages.SUCCESS,
             )
 
+        loan = queryset.get()
+        figures = selectors.repayment_figures(loan=loan, on=timezone.localdate())
+        owed = [
+            _("Pay this bill: ¥%(amount)s (overdue ¥%(overdue)s%(bill)s).")
+            % {
+                "amount": _yuan(figures.pay_bill),
+                "overdue": _yuan(figures.overdue),
+                "bill": _(", instalment %(number)s due %(date)s ¥%(bill)s")
+                % {
+                    "number": figures.bill.number,
+                    "date": figures.bill.due_date,
+                    "bill": _yuan(figures.bill_amount),
+                }
+                if figures.bill
+                else "",
+            },
+            _("Settle today: ¥%(amount)s.") % {"amount": _yuan(figures.settle)},
+        ]
         return action_with_form(
             self,
             request,
@@ -224,6 +243,7 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
             title=_("Post a payment"),
             apply_one=apply_one,
             errors_on_form=True,
+            notes=owed,
         )
 
 

@@ -12,6 +12,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from loans import selectors
 from loans.models import (
     Contract,
     CreditLine,
@@ -421,3 +422,16 @@ def test_lending_lists_do_not_query_per_row(client):
     build(12)
     assert Loan.objects.count() == 15
     assert count_queries() == few
+
+
+def test_the_post_payment_form_shows_what_the_loan_owes(client):
+    loan = factories.loan(on=DAY)
+    on = date(2026, 2, 12)  # the first bill (due 02-15) is open
+    with time_machine.travel(on):
+        login(client, OPS)
+        form = client.post(url_of(Loan), {"action": "post_payment", "_selected_action": [loan.pk]})
+        assert form.status_code == 200, form.get("Location")
+        figures = selectors.repayment_figures(loan=loan, on=on)
+    html = form.content.decode()
+    assert f"¥{figures.pay_bill:.2f}" in html and f"¥{figures.settle:.2f}" in html
+    assert figures.pay_bill == Decimal("1084.34") and figures.settle == Decimal("10140.00")

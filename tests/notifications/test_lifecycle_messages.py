@@ -52,7 +52,7 @@ def test_a_cancelled_draw_is_texted_with_its_reason(django_capture_on_commit_cal
         )
         lending.cancel_application(application=application)
     (text,) = texts("application_cancelled")
-    assert "¥2000.00" in text and "您已取消这笔借款" in text
+    assert "¥2000.00" in text and "原因：您已取消这笔借款。" in text
 
 
 def test_a_refund_paid_names_the_card(gateway_queue, django_capture_on_commit_callbacks):  # noqa: F811

@@ -27,6 +27,12 @@ class Command(BaseCommand):
         if list_logins:
             for username, _group, role in demo.STAFF:
                 self.stdout.write(f"    {username:<11} {role}")
+            self.stdout.write(
+                "\n  Demo borrowers (portal /login/: the mobile, then the texted code, which"
+                "\n  this console prints):"
+            )
+            for mobile, name, situation in demo.PORTAL_LOGINS:
+                self.stdout.write(f"    {mobile}  {name}  {situation}")
             return
         if not settings.DEBUG and not force:
             raise CommandError(
