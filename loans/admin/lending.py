@@ -186,7 +186,7 @@ class LoanProductAdmin(BackOfficeAdmin):
         except (TypeError, ValueError):  # a row saved around the form's checks
             return "—"
         if apr > pricing.APR_CAP_PERCENT:
-            return format_html('<strong style="color:#ba2121">{}%</strong>', apr)
+            return format_html('<strong class="apr-over-cap">{}%</strong>', apr)
         return f"{apr}%"
 
     @admin.display(description=_("upfront fee"), ordering="upfront_fee_percent")
@@ -405,8 +405,7 @@ class ContractAdmin(ReadOnlyAdmin):
         # is stored once, at creation, under its SHA-256. Nobody can edit it afterwards, so it
         # is shown as the HTML the borrower saw.
         return format_html(
-            '<div class="contract-text" style="border:1px solid #999;padding:1em;'
-            'max-width:60em;background:#fff;color:#000">{}</div>',
+            '<div class="contract-text">{}</div>',
             mark_safe(obj.body),
         )
 

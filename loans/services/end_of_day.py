@@ -97,16 +97,13 @@ def process_business_date(business_date: date) -> BusinessDay | None:
             f"UPDATE {INSTALMENT} SET status = 'due' WHERE status = 'pending' AND due_date = %(d)s",
             params,
         )
-        # An instalment past its date that owes nothing is paid, never overdue.
-        _execute(
-            cursor,
-            f"UPDATE {INSTALMENT} SET status = 'paid', paid_on = COALESCE(paid_on, due_date) "
-            f"WHERE status IN ('pending', 'due') AND due_date < %(d)s AND {_OWES_NOTHING}",
-            params,
-        )
+        # Past its date an instalment is overdue, unless it owes nothing: then it is paid
+        # (one statement, so the rows falling due are read once).
         newly_overdue_instalments = _execute(
             cursor,
-            f"UPDATE {INSTALMENT} SET status = 'overdue' "
+            f"UPDATE {INSTALMENT} SET "
+            f"status = CASE WHEN {_OWES_NOTHING} THEN 'paid' ELSE 'overdue' END, "
+            f"paid_on = CASE WHEN {_OWES_NOTHING} THEN COALESCE(paid_on, due_date) END "
             f"WHERE status IN ('pending', 'due') AND due_date < %(d)s",
             params,
         )

@@ -2,6 +2,7 @@
 stored by a browser or a proxy (DESIGN §7)."""
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -83,3 +84,17 @@ def test_production_settings_pass_the_deploy_check():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     assert "no issues" in result.stdout
+
+
+def test_no_template_or_admin_code_carries_inline_style_or_script():
+    """The CSP refuses inline style and script; a page that has some is broken for real users
+    (the browser tests catch the pages they visit, this catches the rest)."""
+    root = Path(__file__).resolve().parents[2]
+    inline = re.compile(r"<style|style=\"|<script(?![^>]*\bsrc=)(?![^>]*application/json)")
+    offenders = [
+        str(path.relative_to(root))
+        for pattern in ("templates/**/*.html", "*/admin/*.py", "*/views/*.py", "*/views.py")
+        for path in root.glob(pattern)
+        if ".venv" not in path.parts and inline.search(path.read_text(encoding="utf-8"))
+    ]
+    assert offenders == []
