@@ -32,7 +32,7 @@ from ..gateway import CardRegistrationFailed, get_gateway, signing
 from ..models import BankCard, Borrower, Channel, DebitAttempt, GatewayNotification, Loan
 from ..models.payments import CardBinding, card_number_index
 from ..money import MAX_AMOUNT, is_whole_fen
-from . import portal_login
+from . import portal_login, refunds
 from .repayments import post_repayment
 
 logger = logging.getLogger("loans.gateway")
@@ -428,41 +428,17 @@ def handle_gateway_notification(
     its own, so that rolling back the processing never erases the evidence. Only a notification
     whose outcome is `accepted` has changed anything.
     """
-    log = {
-        "remote_ip": _clean_ip(remote_ip),
-        "body": _storable(body.decode("utf-8", errors="replace"))[
-            : GatewayNotification.MAX_BODY_CHARS
-        ],
-        "headers": _logged_headers(signature=signature, timestamp=timestamp, headers=headers),
-    }
-    if (content_type or "").split(";")[0].strip().lower() != "application/json":
-        logger.warning("Gateway notification that is not JSON from %s", remote_ip)
-        return _record(
-            outcome=Outcome.MALFORMED,
-            detail=f"content type must be application/json, not {content_type[:60]!r}",
-            **log,
-        )
-    try:
-        signing.verify(
-            body,
-            timestamp,
-            signature,
-            settings.PAYMENT_GATEWAY_WEBHOOK_SECRET,
-            tolerance=settings.PAYMENT_GATEWAY_TOLERANCE_SECONDS,
-        )
-    except signing.StaleTimestamp as exc:
-        logger.warning("Gateway notification with a stale timestamp from %s: %s", remote_ip, exc)
-        return _record(outcome=Outcome.STALE, detail=str(exc), **log)
-    except signing.InvalidSignature as exc:
-        logger.warning("Forged gateway notification from %s: %s", remote_ip, exc)
-        return _record(outcome=Outcome.FORGED, detail=str(exc), **log)
-
-    try:
-        event = _parse_event(body)
-    except ValueError as exc:
-        logger.warning("Malformed gateway notification from %s: %s", remote_ip, exc)
-        return _record(outcome=Outcome.MALFORMED, detail=str(exc), **log)
-
+    verified = _verified_event(
+        body=body,
+        signature=signature,
+        timestamp=timestamp,
+        remote_ip=remote_ip,
+        headers=headers,
+        content_type=content_type,
+    )
+    if isinstance(verified, GatewayNotification):
+        return verified
+    event, log = verified
     try:
         return _apply_event(event=event, log=log)
     except _Rejected as rejected:
@@ -692,8 +668,6 @@ def _verified_event(
 
 @transaction.atomic
 def _apply_refund_event(*, event: GatewayEvent, log: dict) -> GatewayNotification:
-    from . import refunds  # what a refund result does is the refunds service's business
-
     # The accepted row first, as for charges: a concurrent re-delivery waits, then fails.
     try:
         with transaction.atomic():
