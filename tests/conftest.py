@@ -30,3 +30,13 @@ def fresh_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def english_outside_requests():
+    """Services called straight from a test speak English, whatever language an earlier
+    request left active in this thread (a request picks its own, Chinese by default)."""
+    from django.utils import translation
+
+    with translation.override("en"):
+        yield

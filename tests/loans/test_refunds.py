@@ -311,6 +311,7 @@ def test_admin_requests_a_refund_of_all_there_is_and_another_person_approves_it(
     loan, _ = overpaid_loan("1000.00")
     requester, approver = ops
     client.force_login(requester)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the asserts read English
     add = reverse("admin:loans_refund_add")
     page = client.get(f"{add}?loan={loan.pk}")
     assert page.status_code == 200
@@ -335,6 +336,8 @@ def test_admin_requests_a_refund_of_all_there_is_and_another_person_approves_it(
     assert refund.status == Refund.Status.PENDING_APPROVAL
 
     client.force_login(approver)
+
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the asserts read English
     client.post(changelist, action)
     refund.refresh_from_db()
     assert refund.status == Refund.Status.SENT and refund.decided_by == approver
@@ -343,6 +346,7 @@ def test_admin_requests_a_refund_of_all_there_is_and_another_person_approves_it(
 def test_admin_refuses_a_refund_beyond_what_there_is_on_the_form(client, ops):
     loan, _ = overpaid_loan("300.00")
     client.force_login(ops[0])
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the asserts read English
     response = client.post(
         reverse("admin:loans_refund_add"),
         {"loan": loan.pk, "amount": "300.01", "reference": "RF-ADMIN-2"},
@@ -355,6 +359,7 @@ def test_admin_refuses_a_refund_beyond_what_there_is_on_the_form(client, ops):
 def test_only_staff_with_the_permission_see_the_request_form_and_the_approve_action(client):
     service = factories.staff("客服 Customer service")
     client.force_login(service)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the asserts read English
     assert client.get(reverse("admin:loans_refund_changelist")).status_code == 200
     assert client.get(reverse("admin:loans_refund_add")).status_code == 403
     auditor = factories.staff("合规审计 Auditor")
@@ -393,6 +398,7 @@ def test_two_requests_at_once_cannot_both_take_the_same_money():
 @pytest.mark.parametrize("loan_id", ["abc", "99999999999999999999", "-1", "1\x00"])
 def test_the_request_form_answers_hostile_loan_ids_without_failing(client, ops, loan_id):
     client.force_login(ops[0])
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the asserts read English
     add = reverse("admin:loans_refund_add")
     assert client.get(add, {"loan": loan_id}).status_code in (200, 400)
     response = client.post(add, {"loan": loan_id, "amount": "1", "reference": "RF-H"})

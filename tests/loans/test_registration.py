@@ -300,7 +300,11 @@ def test_a_borrower_who_registers_again_is_signed_in_after_proving_the_mobile(cl
     assert same_page(known, "13912340000") == same_page(unknown, "13912349999")
     assert [purpose for _, _, purpose in texted] == ["login", "registration"]
     code = texted[0][1]
-    response = client.post(APPLY, {"mobile": "13912340000", "code": code, "verify": "1"})
+    response = client.post(
+        APPLY,
+        {"mobile": "13912340000", "code": code, "verify": "1"},
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
     assert response.status_code == 302 and response.url == reverse("portal:my_credit")
     assert client.session["portal_borrower_id"] == borrower.pk
     page = client.get(response.url, HTTP_ACCEPT_LANGUAGE="en").content.decode()

@@ -290,6 +290,7 @@ def test_admin_proposes_a_candidate_and_another_person_approves(client, loan, ri
     proposer, approver = risk
     eod(DAY)
     client.force_login(proposer)
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the asserts read English
     with at(DAY):
         changelist = client.get(reverse("admin:loans_writeoff_changelist"))
         assert "write_off_candidate__exact=1" in changelist.content.decode()
@@ -304,6 +305,7 @@ def test_admin_proposes_a_candidate_and_another_person_approves(client, loan, ri
         refused = client.post(url, action, follow=True)
         assert "someone other than its proposer" in refused.content.decode()
         client.force_login(approver)
+        client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the asserts read English
         client.post(url, action)
     proposal.refresh_from_db()
     assert proposal.status == WriteOff.Status.APPROVED and proposal.decided_by == approver
@@ -312,6 +314,7 @@ def test_admin_proposes_a_candidate_and_another_person_approves(client, loan, ri
 def test_admin_refuses_to_propose_a_loan_that_is_not_a_candidate(client, loan, risk):
     eod(DUE + timedelta(days=100))
     client.force_login(risk[0])
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the asserts read English
     with at(DUE + timedelta(days=100)):
         response = client.post(
             reverse("admin:loans_writeoff_add"), {"loan": loan.pk, "reason": "no contact"}
@@ -337,6 +340,7 @@ def test_who_may_propose_and_approve():
 @pytest.mark.parametrize("loan_id", ["abc", "99999999999999999999", "1\x00"])
 def test_the_propose_form_answers_hostile_loan_ids_without_failing(client, risk, loan_id):
     client.force_login(risk[0])
+    client.defaults["HTTP_ACCEPT_LANGUAGE"] = "en"  # the asserts read English
     add = reverse("admin:loans_writeoff_add")
     assert client.get(add, {"loan": loan_id}).status_code in (200, 400)
     response = client.post(add, {"loan": loan_id, "reason": "x"})
