@@ -10,8 +10,10 @@ from django.db import connection
 
 from loans import selectors
 from loans.demo import make_id_number
-from loans.models import Borrower, PiiAccessLog
+from loans.models import BankCard, Borrower, PiiAccessLog
 from loans.services.borrowers import reveal_pii
+from notifications.models import SmsMessage
+from notifications.services import queue_sms
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -93,3 +95,16 @@ def test_reveal_needs_the_permission_and_a_reason_and_is_logged():
         "mobile",
         "verify identity",
     )
+
+
+def test_key_rotation_covers_card_numbers_and_the_sms_outbox(settings):
+    b = factories.borrower(mobile="13600003333")
+    card = factories.bank_card(b)
+    queue_sms(borrower=b, template="t", body="x", purpose="transactional", dedupe_key="k")
+    old_key = settings.PII_ENCRYPTION_KEYS[0]
+    new_key = Fernet.generate_key().decode()
+    settings.PII_ENCRYPTION_KEYS = [new_key, old_key]
+    call_command("rotate_pii_keys", stdout=open("/dev/null", "w"))
+    settings.PII_ENCRYPTION_KEYS = [new_key]  # the old key is gone: everything still reads
+    assert BankCard.objects.get(pk=card.pk).number == card.number
+    assert SmsMessage.objects.get().phone == "13600003333"
