@@ -2,10 +2,10 @@
 
 from django.urls import path
 
-from .gateway import refund_webhook, views
+from .gateway import views
 
 app_name = "gateway"
 urlpatterns = [
     path("webhook/", views.webhook, name="webhook"),
-    path("refunds/webhook/", refund_webhook.refund_webhook, name="refund_webhook"),
+    path("refunds/webhook/", views.refund_webhook, name="refund_webhook"),
 ]

@@ -19,10 +19,9 @@ HTTP_STATUS = {
 }
 
 
-@csrf_exempt  # the caller is the gateway, authenticated by the HMAC signature instead
-@require_POST
-def webhook(request):
-    notification = payments.handle_gateway_notification(
+def _answer(handle, request):
+    """Hand one call to its service (which verifies, applies once and logs it) and answer."""
+    notification = handle(
         body=request.body,
         signature=request.headers.get("X-Signature", ""),
         timestamp=request.headers.get("X-Timestamp", ""),
@@ -34,3 +33,15 @@ def webhook(request):
     if status == 200:
         return JsonResponse({"ok": True})
     return JsonResponse({"ok": False, "error": notification.outcome}, status=status)
+
+
+@csrf_exempt  # the caller is the gateway, authenticated by the HMAC signature instead
+@require_POST
+def webhook(request):
+    return _answer(payments.handle_gateway_notification, request)
+
+
+@csrf_exempt  # as above
+@require_POST
+def refund_webhook(request):
+    return _answer(payments.handle_refund_notification, request)

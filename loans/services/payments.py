@@ -442,10 +442,7 @@ def handle_gateway_notification(
     try:
         return _apply_event(event=event, log=log)
     except _Rejected as rejected:
-        level = logging.INFO if rejected.outcome == Outcome.DUPLICATE else logging.WARNING
-        if rejected.outcome == Outcome.REFUSED:
-            level = logging.ERROR
-        logger.log(level, "Gateway event %s: %s", event.event_id, rejected.detail)
+        _log_rejection("Gateway event", event, rejected)
         return _record(
             outcome=rejected.outcome,
             detail=rejected.detail,
@@ -455,17 +452,28 @@ def handle_gateway_notification(
         )
 
 
-@transaction.atomic
-def _apply_event(*, event: GatewayEvent, log: dict) -> GatewayNotification:
-    # The accepted row goes in first: its unique event id makes a concurrent re-delivery wait
-    # here, then fail, instead of applying the same event twice.
+def _claim_event(*, event: GatewayEvent, log: dict) -> GatewayNotification:
+    """The accepted row goes in first: its unique event id makes a concurrent re-delivery
+    wait here, then fail, instead of applying the same event twice."""
     try:
         with transaction.atomic():
-            notification = GatewayNotification.objects.create(
+            return GatewayNotification.objects.create(
                 event_id=event.event_id, outcome=Outcome.ACCEPTED, **log
             )
     except IntegrityError:
         raise _Rejected(Outcome.DUPLICATE, "event already processed") from None
+
+
+def _log_rejection(what: str, event: GatewayEvent, rejected: "_Rejected") -> None:
+    level = logging.INFO if rejected.outcome == Outcome.DUPLICATE else logging.WARNING
+    if rejected.outcome == Outcome.REFUSED:
+        level = logging.ERROR
+    logger.log(level, "%s %s: %s", what, event.event_id, rejected.detail)
+
+
+@transaction.atomic
+def _apply_event(*, event: GatewayEvent, log: dict) -> GatewayNotification:
+    notification = _claim_event(event=event, log=log)
 
     attempt = (
         DebitAttempt.objects.select_for_update()
@@ -617,10 +625,7 @@ def handle_refund_notification(
     try:
         return _apply_refund_event(event=event, log=log)
     except _Rejected as rejected:
-        level = logging.INFO if rejected.outcome == Outcome.DUPLICATE else logging.WARNING
-        if rejected.outcome == Outcome.REFUSED:
-            level = logging.ERROR
-        logger.log(level, "Gateway refund event %s: %s", event.event_id, rejected.detail)
+        _log_rejection("Gateway refund event", event, rejected)
         return _record(
             outcome=rejected.outcome, detail=rejected.detail, event_id=event.event_id, **log
         )
@@ -668,14 +673,7 @@ def _verified_event(
 
 @transaction.atomic
 def _apply_refund_event(*, event: GatewayEvent, log: dict) -> GatewayNotification:
-    # The accepted row first, as for charges: a concurrent re-delivery waits, then fails.
-    try:
-        with transaction.atomic():
-            notification = GatewayNotification.objects.create(
-                event_id=event.event_id, outcome=Outcome.ACCEPTED, **log
-            )
-    except IntegrityError:
-        raise _Rejected(Outcome.DUPLICATE, "event already processed") from None
+    notification = _claim_event(event=event, log=log)
     try:
         refund = refunds.record_refund_result(
             reference=event.gateway_ref,
