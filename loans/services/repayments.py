@@ -490,14 +490,7 @@ def reverse_repayment(*, repayment: Repayment, reason: str, actor=None) -> Repay
     CreditLine.objects.filter(pk=loan.credit_line_id).update(
         outstanding_principal=in_fen(F("outstanding_principal") + repayment.principal)
     )
-    repayment.status = Repayment.Status.REVERSED
-    repayment.reversed_at, repayment.reversed_by = timezone.now(), actor
-    repayment.reversal_reason = reason[:200]
-    repayment.save()
-    transaction.on_commit(
-        lambda: signals.repayment_reversed.send(sender=Repayment, repayment=repayment)
-    )
-    return repayment
+    return _mark_reversed(repayment=repayment, reason=reason, actor=actor)
 
 
 def _reverse_recovery(*, loan: Loan, repayment: Repayment, reason: str, actor) -> Repayment:
@@ -520,6 +513,10 @@ def _reverse_recovery(*, loan: Loan, repayment: Repayment, reason: str, actor) -
         )
         for t in repayment.transactions.filter(kind=LoanTransaction.Kind.RECOVERY)
     )
+    return _mark_reversed(repayment=repayment, reason=reason, actor=actor)
+
+
+def _mark_reversed(*, repayment: Repayment, reason: str, actor) -> Repayment:
     repayment.status = Repayment.Status.REVERSED
     repayment.reversed_at, repayment.reversed_by = timezone.now(), actor
     repayment.reversal_reason = reason[:200]
