@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "loans",
     "notifications",
     "debt_collection",
+    "portal",
 ]
 
 MIDDLEWARE = [
@@ -70,6 +71,7 @@ TEMPLATES = [
                 "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "portal.context_processors.prices",
             ],
         },
     },

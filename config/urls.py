@@ -4,7 +4,7 @@ from django.urls import include, path
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("admin/", admin.site.urls),
-    path("gateway/", include("loans.gateway_urls")),
+    path("gateway/", include("loans.gateway.urls")),
     path("", include("notifications.urls")),
-    path("", include("loans.urls")),
+    path("", include("portal.urls")),
 ]

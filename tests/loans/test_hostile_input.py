@@ -11,7 +11,7 @@ from django.conf import settings
 
 from loans.gateway import signing
 from loans.models import GatewayNotification, Repayment
-from loans.views.onboarding import BORROWER_SESSION_KEY
+from portal.session import BORROWER_SESSION_KEY
 from tests.loans.test_gateway import (  # noqa: F401 - fixtures
     URL,
     attempt,

@@ -12,15 +12,16 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone, translation
 
-from loans import identity, views
+from loans import identity
 from loans.admin.borrowers import BorrowerCreationForm
 from loans.bureau import SandboxBureau
 from loans.models import Borrower, Consent, CreditReport, LoginCode
 from loans.models.borrowers import RegistrationAttempt
-from loans.services.onboarding import not_verified_message
+from loans.services.registration import not_verified_message
+from portal import views
 from tests import factories
-from tests.loans import test_portal
-from tests.loans.test_portal import application, prove_mobile, send_code
+from tests.portal import test_portal
+from tests.portal.test_portal import application, prove_mobile, send_code
 
 # The portal tests' fixtures: fresh rate-limit counters, and the codes the portal asked to text.
 fresh_limits = test_portal.fresh_limits

@@ -11,7 +11,7 @@ import pytest
 from cryptography.fernet import Fernet
 from django.contrib.auth.models import User
 
-from loans.views.onboarding import BORROWER_SESSION_KEY
+from portal.session import BORROWER_SESSION_KEY
 from tests.loans.test_gateway import loan  # noqa: F401 - fixture
 
 pytestmark = pytest.mark.django_db

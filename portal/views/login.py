@@ -1,13 +1,16 @@
+"""Signing in with a texted code, and out."""
+
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from ..after_response import after_response
+from loans.after_response import after_response
+from loans.ratelimit import RateLimited
+from loans.services import login_codes
+
 from ..forms import MobileCodeForm, add_errors
-from ..ratelimit import RateLimited
-from ..services import portal_login
-from .onboarding import BORROWER_SESSION_KEY, forget_proven_mobile, log_in, prices
+from ..session import log_in, log_out
 
 LoginForm = MobileCodeForm
 
@@ -20,12 +23,12 @@ def login(request):
         mobile = form.cleaned_data["mobile"]
         try:
             if "send" in request.POST:
-                portal_login.request_login_code(
+                login_codes.request_login_code(
                     mobile=mobile, ip_address=request.META.get("REMOTE_ADDR")
                 )
                 sent = True
             else:
-                borrower = portal_login.verify_login_code(
+                borrower = login_codes.verify_login_code(
                     mobile=mobile, code=form.cleaned_data["code"]
                 )
                 log_in(request, borrower)
@@ -37,14 +40,11 @@ def login(request):
         "form": form,
         "sent": sent,
         "sent_message": _("If this number is registered with us, a code is on its way."),
-        **prices(),
     }
     return render(request, "portal/login.html", context, status=status)
 
 
 @require_POST
 def logout(request):
-    request.session.pop(BORROWER_SESSION_KEY, None)
-    forget_proven_mobile(request)
-    request.session.cycle_key()
+    log_out(request)
     return redirect("portal:home")

@@ -1,7 +1,6 @@
 from django.urls import path
 
 from . import views
-from .views import borrowing
 
 app_name = "portal"
 urlpatterns = [
@@ -15,9 +14,9 @@ urlpatterns = [
     path("contracts/<slug:number>/", views.contract_detail, name="contract"),
     path("contracts/<slug:number>/download/", views.contract_download, name="contract_download"),
     path("loans/<int:pk>/", views.loan_detail, name="loan"),
-    path("draws/<int:pk>/cancel/", borrowing.cancel_draw, name="cancel_draw"),
-    path("cards/", borrowing.bank_cards, name="bank_cards"),
-    path("cards/bind/", borrowing.bind_card, name="bind_card"),
-    path("cards/bind/<int:pk>/", borrowing.card_code, name="card_code"),
-    path("cards/<int:pk>/default/", borrowing.make_default_card, name="make_default_card"),
+    path("draws/<int:pk>/cancel/", views.cancel_draw, name="cancel_draw"),
+    path("cards/", views.bank_cards, name="bank_cards"),
+    path("cards/bind/", views.bind_card, name="bind_card"),
+    path("cards/bind/<int:pk>/", views.card_code, name="card_code"),
+    path("cards/<int:pk>/default/", views.make_default_card, name="make_default_card"),
 ]

@@ -1,10 +1,34 @@
+"""The forms borrowers fill in. A service's refusal is shown on them with `add_errors`."""
+
 from django import forms
 from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import kyc
-from .validators import kyc_message
+from loans import kyc
+from loans.models import LoanProduct
+from loans.models.products import METHOD_LABELS
+from loans.validators import kyc_message
+
+# The banks a card can be bound from: the stored name is the Chinese one the gateway uses.
+BANKS = [
+    ("中国工商银行", "中国工商银行 ICBC"),
+    ("中国建设银行", "中国建设银行 China Construction Bank"),
+    ("中国农业银行", "中国农业银行 Agricultural Bank of China"),
+    ("中国银行", "中国银行 Bank of China"),
+    ("交通银行", "交通银行 Bank of Communications"),
+    ("中国邮政储蓄银行", "中国邮政储蓄银行 Postal Savings Bank of China"),
+    ("招商银行", "招商银行 China Merchants Bank"),
+    ("中信银行", "中信银行 China CITIC Bank"),
+    ("浦发银行", "浦发银行 SPD Bank"),
+    ("兴业银行", "兴业银行 Industrial Bank"),
+    ("中国民生银行", "中国民生银行 China Minsheng Bank"),
+    ("中国光大银行", "中国光大银行 China Everbright Bank"),
+    ("平安银行", "平安银行 Ping An Bank"),
+    ("华夏银行", "华夏银行 Hua Xia Bank"),
+    ("广发银行", "广发银行 China Guangfa Bank"),
+    ("微众银行", "微众银行 WeBank"),
+]
 
 
 class MobileCodeForm(forms.Form):
@@ -71,6 +95,43 @@ class ReviewRequestForm(forms.Form):
         required=False,
         max_length=500,
         widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+
+class BorrowForm(forms.Form):
+    amount = forms.DecimalField(
+        label=_("Amount (yuan)"), min_value=1, max_digits=9, decimal_places=0
+    )
+    term = forms.TypedChoiceField(label=_("Months"), coerce=int)
+    method = forms.ChoiceField(label=_("Repayment method"), choices=METHOD_LABELS)
+
+    def __init__(self, *args, product: LoanProduct, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["term"].choices = [(t, str(t)) for t in product.terms]
+        self.fields["method"].choices = product.method_choices
+
+
+class BindCardForm(forms.Form):
+    """绑卡 (binding a bank card), step 1: the card, in the borrower's own name."""
+
+    card_number = forms.CharField(
+        label=_("Card number"),
+        max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "cc-number"}),
+    )
+    bank_name = forms.ChoiceField(label=_("Bank"), choices=BANKS)
+    make_default = forms.BooleanField(
+        label=_("Use it for loans and repayments (default card)"),
+        required=False,
+        initial=True,
+    )
+
+
+class CardCodeForm(forms.Form):
+    code = forms.CharField(
+        label=_("6-digit code"),
+        max_length=6,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "one-time-code"}),
     )
 
 

@@ -76,13 +76,13 @@ def test_borrow_sign_and_see_the_bills(client, borrower, sms_outbox):
         log_in(client, sms_outbox)
         quote = client.post(
             reverse("portal:borrow"),
-            {"amount": "10000", "term": "10", "method": "equal_installment", "quote": "1"},
+            {"amount": "10000", "term": "10", "method": "equal_instalment", "quote": "1"},
             HTTP_ACCEPT_LANGUAGE="en",
         )
         assert "APR 18.00%" in quote.content.decode()
         applied = client.post(
             reverse("portal:borrow"),
-            {"amount": "10000", "term": "10", "method": "equal_installment", "confirm": "1"},
+            {"amount": "10000", "term": "10", "method": "equal_instalment", "confirm": "1"},
         )
         contract = Contract.objects.get()
         assert applied.url == reverse("portal:contract", args=[contract.number])
@@ -114,10 +114,10 @@ def test_bad_borrow_input_is_a_message_not_an_error(client, borrower, sms_outbox
     with time_machine.travel(DAY):
         log_in(client, sms_outbox)
         for data in (
-            {"amount": "abc", "term": "10", "method": "equal_installment", "quote": "1"},
-            {"amount": "150", "term": "10", "method": "equal_installment", "confirm": "1"},
-            {"amount": "99999999", "term": "10", "method": "equal_installment", "quote": "1"},
-            {"amount": "1000", "term": "7", "method": "equal_installment", "quote": "1"},
+            {"amount": "abc", "term": "10", "method": "equal_instalment", "quote": "1"},
+            {"amount": "150", "term": "10", "method": "equal_instalment", "confirm": "1"},
+            {"amount": "99999999", "term": "10", "method": "equal_instalment", "quote": "1"},
+            {"amount": "1000", "term": "7", "method": "equal_instalment", "quote": "1"},
             {"amount": "1000", "term": "10", "method": "bogus", "quote": "1"},
         ):
             response = client.post(reverse("portal:borrow"), data)

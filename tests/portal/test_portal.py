@@ -7,7 +7,7 @@ from django.urls import reverse
 from loans import signals
 from loans.bureau import BureauReport, SandboxBureau
 from loans.models import Borrower, CreditAssessment
-from loans.services.onboarding import not_verified_message
+from loans.services.registration import not_verified_message
 from tests import factories
 
 # Codes go out after commit (and after the response): the tests need real commits.
@@ -89,7 +89,7 @@ def test_home_page_shows_the_apr_in_both_languages(client):
 
 
 def test_an_eligible_applicant_sees_their_line_at_once(client, settings, texted):
-    settings.CREDIT_BUREAU_BACKEND = "tests.loans.test_portal.CleanBureau"
+    settings.CREDIT_BUREAU_BACKEND = "tests.portal.test_portal.CleanBureau"
     prove_mobile(client, texted, "13912345678")
     response = client.post(reverse("portal:apply"), application(), HTTP_ACCEPT_LANGUAGE="en")
     assert response.status_code == 302 and response.url == reverse("portal:my_credit")
@@ -104,7 +104,7 @@ def test_an_eligible_applicant_sees_their_line_at_once(client, settings, texted)
 
 
 def test_a_declined_applicant_is_told_why_and_can_ask_for_review_once(client, settings, texted):
-    settings.CREDIT_BUREAU_BACKEND = "tests.loans.test_portal.TroubledBureau"
+    settings.CREDIT_BUREAU_BACKEND = "tests.portal.test_portal.TroubledBureau"
     prove_mobile(client, texted)
     client.post(reverse("portal:apply"), application())
     page = client.get(reverse("portal:my_credit"), HTTP_ACCEPT_LANGUAGE="en").content.decode()
