@@ -6,6 +6,8 @@ from datetime import date
 
 from stdnum.cn import ric
 
+from loans.scoring import FULL_CAPACITY, LIMITED_CAPACITY
+
 DEMO_PASSWORD = "demo-pass-2026"
 
 # (username, group name or None for the superuser, what the login is for)
@@ -38,7 +40,7 @@ class DemoBorrower:
     report: tuple[int, int, int] | None = (0, 0, 1)  # overdue now, worst DPD 24m, inquiries 3m
     consents: tuple[str, ...] = ("data_processing", "credit_query")
     id_expiry: date | None = date(2035, 1, 1)
-    civil_capacity: str = "full"
+    civil_capacity: str = FULL_CAPACITY
     employer: str = "深圳市腾达科技有限公司"
     occupation: str = "工程师"
     after: tuple[str, ...] = field(default=())  # "freeze", "review", "override"
@@ -132,7 +134,7 @@ BORROWERS = [
         "7000",
         "0",
         70,
-        civil_capacity="limited",
+        civil_capacity=LIMITED_CAPACITY,
     ),
     DemoBorrower(
         "徐丽", "370102", date(1994, 10, 10), "208", "13100131012", "10000", "1000", 70, (0, 0, 9)

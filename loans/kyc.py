@@ -4,9 +4,11 @@ Plain Python with no Django imports, so forms, services and batch jobs share one
 and tests can run without a database. Every rejection is a :class:`KycError` whose ``code`` is a
 stable string; ``loans.validators`` turns codes into translated messages for people.
 
-Age rule (the product's 18–60 band, shared with ``loans.scoring``): an applicant is accepted
-from the day they turn 18 until the day before they turn 61, i.e. someone aged exactly 60 (up
-to 60 years and 364 days) is allowed and someone who has turned 61 is not.
+Age rule (the product's age band, :data:`MIN_AGE` to :data:`MAX_AGE`, defined here and used by
+the scorecard's thresholds and the borrower-facing messages): an applicant is accepted from the
+day they turn ``MIN_AGE`` until the day before they turn ``MAX_AGE + 1``, i.e. someone aged
+exactly ``MAX_AGE`` (up to ``MAX_AGE`` years and 364 days) is allowed and someone who has
+turned ``MAX_AGE + 1`` is not.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from stdnum.exceptions import (
     InvalidLength,
 )
 
+# The product's age band, both ends inclusive in full years.
 MIN_AGE = 18
 MAX_AGE = 60
 
@@ -109,9 +112,9 @@ def parse_resident_id(value: str, *, today: date, check_age: bool = True) -> Res
     """Validate a 身份证号 and derive birth date, sex and region.
 
     The number itself is checked by python-stdnum. With ``check_age`` the applicant must also
-    be 18–60 on ``today`` (see the module docstring for the exact boundary); leave it off where
-    the number is stored rather than judged, since a stored number does not become invalid
-    when its holder has a birthday.
+    be within the age band on ``today`` (see the module docstring for the exact boundary);
+    leave it off where the number is stored rather than judged, since a stored number does not
+    become invalid when its holder has a birthday.
     """
     number = _compact(value)
     try:

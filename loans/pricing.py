@@ -4,9 +4,11 @@ No Django here. Problems come back as codes with parameters; the model turns the
 translated messages.
 """
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from typing import NamedTuple
 
 from .money import to_fen
 from .schedules import INTEREST_FIRST_MAX_TERM, RepaymentMethod, apr_percent, build_schedule
@@ -19,7 +21,7 @@ SAMPLE_DRAWDOWN = date(2026, 1, 15)
 
 
 def default_methods() -> list[str]:
-    return [RepaymentMethod.EQUAL_INSTALLMENT.value, RepaymentMethod.EQUAL_PRINCIPAL.value]
+    return [RepaymentMethod.EQUAL_INSTALMENT.value, RepaymentMethod.EQUAL_PRINCIPAL.value]
 
 
 def default_terms() -> list[int]:
@@ -52,6 +54,43 @@ def loan_apr(
         principal_received=amount,
         payments=[i.payment for i in schedule.instalments],
         fees_upfront=upfront_fee(amount, fee_percent),
+    )
+
+
+class WorstCase(NamedTuple):
+    """The highest APR a product can cost and the loan that costs it."""
+
+    apr: Decimal
+    method: str
+    term: int
+
+
+def worst_case_apr(
+    *,
+    methods: Iterable[str],
+    terms: Iterable[int],
+    amounts: Iterable[Decimal],
+    daily_rate: Decimal,
+    fee_percent: Decimal,
+) -> WorstCase:
+    """The figure the 24 % cap is checked against: the highest APR over every combination of
+    the given amounts (a product's smallest and largest draw), methods and terms."""
+    methods, terms = list(methods), list(terms)
+    return max(
+        WorstCase(
+            loan_apr(
+                amount=amount,
+                term=term,
+                daily_rate=daily_rate,
+                method=method,
+                fee_percent=fee_percent,
+            ),
+            method,
+            term,
+        )
+        for amount in amounts
+        for method in methods
+        for term in terms
     )
 
 
@@ -90,28 +129,19 @@ def product_problems(
         problems.append(Problem("upfront_fee_percent", "fee", {"max": MAX_FEE_PERCENT}))
     if problems:
         return problems
-    worst = max(
-        (
-            loan_apr(
-                amount=amount,
-                term=term,
-                daily_rate=max_daily_rate,
-                method=method,
-                fee_percent=upfront_fee_percent,
-            ),
-            method,
-            term,
-        )
-        for amount in {min_amount, max_amount}
-        for method in methods
-        for term in terms
+    worst = worst_case_apr(
+        methods=methods,
+        terms=terms,
+        amounts={min_amount, max_amount},
+        daily_rate=max_daily_rate,
+        fee_percent=upfront_fee_percent,
     )
-    if worst[0] > APR_CAP_PERCENT:
+    if worst.apr > APR_CAP_PERCENT:
         problems.append(
             Problem(
                 "max_daily_rate",
                 "apr_cap",
-                {"apr": worst[0], "method": worst[1], "term": worst[2], "cap": APR_CAP_PERCENT},
+                {**worst._asdict(), "cap": APR_CAP_PERCENT},
             )
         )
     return problems

@@ -3,7 +3,8 @@
 An assessment stores only codes (``Assessment.reasons``); the words live here, translated at
 display time, so a stored decision can be shown in the reader's language and a rewording never
 touches stored data. Messages say what the borrower can do where there is something to do, and
-avoid quoting thresholds, which belong to a scorecard version and may change.
+avoid quoting thresholds, which belong to a scorecard version and may change; the one exception,
+the age band, is filled in from ``loans.kyc`` when shown.
 """
 
 from __future__ import annotations
@@ -12,13 +13,16 @@ from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
 
 from loans import scoring
+from loans.validators import AGE_BAND, lazy_interpolate
 
 REASON_MESSAGES: dict[str, Promise] = {
     scoring.IDENTITY_COMPLETE: _(
         "We need your name, ID number and mobile number before we can assess your application."
     ),
     scoring.ID_UNEXPIRED: _("Your ID card has expired. Please update it and apply again."),
-    scoring.AGE: _("Credit lines are only available to people aged 18 to 60."),
+    scoring.AGE: lazy_interpolate(
+        _("Credit lines are only available to people aged %(min)s to %(max)s."), AGE_BAND
+    ),
     scoring.MAINLAND_RESIDENT: _(
         "Credit lines are currently only available to residents of mainland China."
     ),

@@ -2,27 +2,72 @@
 grades, pricing and credit lines, one immutable :class:`Scorecard` per version.
 
 Plain Python with no Django imports. ``loans.scoring`` runs the eligibility rules and a
-scorecard over an applicant's facts and re-exports the names here, so callers keep importing
-them from ``loans.scoring``. Because a version fixes every threshold, band and price, re-running
-stored facts against the stored version reproduces the decision exactly.
+scorecard over an applicant's facts; this module knows nothing of ``loans.scoring`` and reads
+the facts through the small :class:`ScoredFacts` protocol. Because a version fixes every
+threshold, band and price, re-running stored facts against the stored version reproduces the
+decision exactly.
+
+The product's rate band and credit-line band are defined here, once: the scorecard prices and
+sizes within them, and a staff override is checked against them.
 """
 
 from __future__ import annotations
 
 import bisect
 from dataclasses import dataclass
+from datetime import date
 from decimal import ROUND_FLOOR, Decimal
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from loans.kyc import age_on
-
-if TYPE_CHECKING:  # annotations only: loans.scoring imports this module
-    from loans.scoring import ApplicantFacts
+from loans.kyc import MAX_AGE, MIN_AGE, age_on
 
 # The product's price band: 0.02 %–0.05 % per day (APR at most 18 %, well under the 24 % cap).
 MIN_DAILY_RATE = Decimal("0.000200")
 MAX_DAILY_RATE = Decimal("0.000500")
+# The product's credit-line band: 授信额度 (credit lines) from 500 to 200,000 CNY in steps of
+# 100. 200,000 CNY is the per-borrower cap on a bank's internet consumer credit line.
+MIN_CREDIT_LINE = Decimal("500")
+MAX_CREDIT_LINE = Decimal("200000")
+CREDIT_LINE_STEP = Decimal("100")
 _CENT = Decimal("0.01")
+
+
+# --- What a scorecard reads ---------------------------------------------------------------
+
+
+class ScoredReport(Protocol):
+    """The credit-report figures a scorecard scores."""
+
+    @property
+    def worst_dpd_24m(self) -> int: ...
+
+    @property
+    def inquiries_3m(self) -> int: ...
+
+
+class ScoredFacts(Protocol):
+    """What a scorecard reads of an applicant; ``loans.scoring.ApplicantFacts`` provides it."""
+
+    @property
+    def as_of(self) -> date: ...
+
+    @property
+    def birth_date(self) -> date | None: ...
+
+    @property
+    def id_expiry_date(self) -> date | None: ...  # None = 长期 (long-term) ID card
+
+    @property
+    def monthly_income(self) -> Decimal: ...
+
+    @property
+    def debt_to_income(self) -> Decimal | None: ...
+
+    @property
+    def account_activity_score(self) -> int | None: ...
+
+    @property
+    def credit_report(self) -> ScoredReport | None: ...
 
 
 # --- Scorecard ----------------------------------------------------------------------------
@@ -108,8 +153,14 @@ class Scorecard:
                 raise ValueError(f"{self.version}: grade {grade.name} cap is not a valid line")
         if self.line_floor % self.line_step or self.line_ceiling % self.line_step:
             raise ValueError(f"{self.version}: floor and ceiling must be multiples of the step")
+        if (
+            self.line_floor < MIN_CREDIT_LINE
+            or self.line_ceiling > MAX_CREDIT_LINE
+            or self.line_step % CREDIT_LINE_STEP
+        ):
+            raise ValueError(f"{self.version}: lines must lie within the product's line band")
 
-    def points(self, facts: ApplicantFacts) -> dict[str, int] | None:
+    def points(self, facts: ScoredFacts) -> dict[str, int] | None:
         """Points per characteristic plus ``base``; None when an input is missing."""
         report = facts.credit_report
         if facts.birth_date is None or report is None or facts.account_activity_score is None:
@@ -167,8 +218,8 @@ def _bands(*pairs: tuple[str | int, int]) -> tuple[tuple[Decimal | int, int], ..
 SCORECARD_2026_1 = Scorecard(
     version="2026.1",
     thresholds=Thresholds(
-        min_age=18,
-        max_age=60,
+        min_age=MIN_AGE,
+        max_age=MAX_AGE,
         min_monthly_income=Decimal("2000"),
         max_debt_to_income=Decimal("0.50"),
         max_worst_dpd_24m=30,
@@ -204,10 +255,9 @@ SCORECARD_2026_1 = Scorecard(
         Grade("D", 440, Decimal("0.000500"), Decimal("2"), Decimal("20000")),
     ),
     decline_grade="E",
-    line_step=Decimal("100"),
-    line_floor=Decimal("500"),
-    # 200,000 CNY: the per-borrower cap on a bank's internet consumer credit line.
-    line_ceiling=Decimal("200000"),
+    line_step=CREDIT_LINE_STEP,
+    line_floor=MIN_CREDIT_LINE,
+    line_ceiling=MAX_CREDIT_LINE,
 )
 
 SCORECARDS: dict[str, Scorecard] = {SCORECARD_2026_1.version: SCORECARD_2026_1}

@@ -1,11 +1,11 @@
 """Eligibility rules and the versioned points scorecard behind 授信 (credit assessment).
 
 Plain Python with no Django imports: the application service gathers :class:`ApplicantFacts`,
-calls :func:`assess` and stores both ``facts.to_dict()`` and ``assessment.to_dict()``. Because a
-:class:`Scorecard` version fixes every threshold, band and price, re-running the stored facts
-against the stored version reproduces the decision exactly, which is what an auditor or a
-complaint handler needs. The scorecard itself (thresholds, points bands, grades, pricing) is
-defined in :mod:`loans.scorecard` and re-exported from here.
+calls :func:`assess` and stores both ``facts.to_dict()`` and ``assessment.to_dict()``. The
+scorecard itself (thresholds, points bands, grades, pricing) is defined in
+:mod:`loans.scorecard`; import its names from there. Because a scorecard version fixes every
+threshold, band and price, re-running the stored facts against the stored version reproduces
+the decision exactly, which is what an auditor or a complaint handler needs.
 
 Decision = every eligibility rule passes AND the score's grade is not the declining grade.
 The score is computed whenever its inputs exist, even if a rule failed, so staff can explain a
@@ -20,22 +20,8 @@ from datetime import date
 from decimal import ROUND_UP, Decimal
 from typing import Any
 
+from loans import scorecard
 from loans.kyc import age_on
-
-# The scorecard itself lives in loans.scorecard; its names are re-exported here (see __all__)
-# so that callers keep importing everything about an assessment from loans.scoring.
-from loans.scorecard import (
-    CURRENT_SCORECARD_VERSION,
-    MAX_DAILY_RATE,
-    MIN_DAILY_RATE,
-    SCORECARD_2026_1,
-    SCORECARDS,
-    Characteristic,
-    Grade,
-    Scorecard,
-    Thresholds,
-    get_scorecard,
-)
 
 __all__ = [
     # codes
@@ -53,9 +39,13 @@ __all__ = [
     "DEBT_TO_INCOME",
     "ACCOUNT_ACTIVITY",
     "LOW_SCORE",
-    "CIVIL_CAPACITIES",
     "RULE_CODES",
     "REASON_CODES",
+    # civil capacity
+    "FULL_CAPACITY",
+    "LIMITED_CAPACITY",
+    "NO_CAPACITY",
+    "CIVIL_CAPACITIES",
     # facts, rules and the assessment
     "CreditReportFacts",
     "ApplicantFacts",
@@ -63,17 +53,6 @@ __all__ = [
     "check_rules",
     "Assessment",
     "assess",
-    # re-exported from loans.scorecard
-    "MIN_DAILY_RATE",
-    "MAX_DAILY_RATE",
-    "Thresholds",
-    "Characteristic",
-    "Grade",
-    "Scorecard",
-    "SCORECARD_2026_1",
-    "SCORECARDS",
-    "CURRENT_SCORECARD_VERSION",
-    "get_scorecard",
 ]
 
 # --- Codes --------------------------------------------------------------------------------
@@ -94,7 +73,11 @@ ACCOUNT_ACTIVITY = "account_activity"
 LOW_SCORE = "low_score"
 
 # 民事行为能力 (civil capacity): only an adult with full capacity can sign a loan contract alone.
-CIVIL_CAPACITIES = ("full", "limited", "none")
+# The values stored on a borrower; the model's choices label these.
+FULL_CAPACITY = "full"
+LIMITED_CAPACITY = "limited"
+NO_CAPACITY = "none"
+CIVIL_CAPACITIES = (FULL_CAPACITY, LIMITED_CAPACITY, NO_CAPACITY)
 
 _DTI_PLACES = Decimal("0.0001")
 
@@ -204,50 +187,50 @@ class RuleResult:
     detail: str  # the measured value, e.g. "dti=0.6200"
 
 
-_Check = Callable[[ApplicantFacts, Thresholds], tuple[bool, str]]
+_Check = Callable[[ApplicantFacts, scorecard.Thresholds], tuple[bool, str]]
 
 
-def _identity_complete(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
+def _identity_complete(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
     return facts.identity_complete, f"identity_complete={facts.identity_complete}"
 
 
-def _id_unexpired(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
+def _id_unexpired(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
     if facts.id_expiry_date is None:
         return True, "id_expiry=long-term"
     return facts.id_expiry_date >= facts.as_of, f"id_expiry={facts.id_expiry_date.isoformat()}"
 
 
-def _age(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
+def _age(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
     if facts.birth_date is None:
         return False, "age=unknown"
     age = age_on(facts.birth_date, facts.as_of)
     return t.min_age <= age <= t.max_age, f"age={age}"
 
 
-def _mainland_resident(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
+def _mainland_resident(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
     return facts.mainland_resident, f"mainland_resident={facts.mainland_resident}"
 
 
-def _civil_capacity(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
-    return facts.civil_capacity == "full", f"civil_capacity={facts.civil_capacity}"
+def _civil_capacity(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
+    return facts.civil_capacity == FULL_CAPACITY, f"civil_capacity={facts.civil_capacity}"
 
 
-def _consents(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
+def _consents(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
     return (
         facts.data_consent and facts.credit_query_consent,
         f"data_consent={facts.data_consent},credit_query_consent={facts.credit_query_consent}",
     )
 
 
-def _credit_report_available(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
+def _credit_report_available(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
     present = facts.credit_report is not None
     return present, f"credit_report={'present' if present else 'missing'}"
 
 
-def _from_report(field_name: str, passes: Callable[[int, Thresholds], bool]) -> _Check:
+def _from_report(field_name: str, passes: Callable[[int, scorecard.Thresholds], bool]) -> _Check:
     """A rule on one credit-report figure; without a report it fails instead of crashing."""
 
-    def check(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
+    def check(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
         if facts.credit_report is None:
             return False, "credit_report=missing"
         value = getattr(facts.credit_report, field_name)
@@ -256,11 +239,11 @@ def _from_report(field_name: str, passes: Callable[[int, Thresholds], bool]) -> 
     return check
 
 
-def _income(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
+def _income(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
     return facts.monthly_income >= t.min_monthly_income, f"monthly_income={facts.monthly_income}"
 
 
-def _debt_to_income(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
+def _debt_to_income(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
     dti = facts.debt_to_income
     if dti is None:
         return False, "dti=undefined (no income)"
@@ -268,7 +251,7 @@ def _debt_to_income(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
     return dti <= t.max_debt_to_income, f"dti={dti.quantize(_DTI_PLACES, rounding=ROUND_UP)}"
 
 
-def _account_activity(facts: ApplicantFacts, t: Thresholds) -> tuple[bool, str]:
+def _account_activity(facts: ApplicantFacts, t: scorecard.Thresholds) -> tuple[bool, str]:
     score = facts.account_activity_score
     if score is None:
         return False, "account_activity=unknown"
@@ -298,7 +281,7 @@ RULE_CODES: tuple[str, ...] = tuple(code for code, _ in _RULES)
 REASON_CODES: tuple[str, ...] = (*RULE_CODES, LOW_SCORE)
 
 
-def check_rules(facts: ApplicantFacts, thresholds: Thresholds) -> tuple[RuleResult, ...]:
+def check_rules(facts: ApplicantFacts, thresholds: scorecard.Thresholds) -> tuple[RuleResult, ...]:
     """Every rule, in a fixed order, all evaluated (not stopping at the first failure)."""
     return tuple(RuleResult(code, *check(facts, thresholds)) for code, check in _RULES)
 
@@ -332,9 +315,11 @@ class Assessment:
         }
 
 
-def assess(facts: ApplicantFacts, *, version: str = CURRENT_SCORECARD_VERSION) -> Assessment:
+def assess(
+    facts: ApplicantFacts, *, version: str = scorecard.CURRENT_SCORECARD_VERSION
+) -> Assessment:
     """Run the rules and the scorecard of ``version`` over ``facts``."""
-    card = get_scorecard(version)
+    card = scorecard.get_scorecard(version)
     rules = check_rules(facts, card.thresholds)
     points = card.points(facts)
     score = None if points is None else sum(points.values())

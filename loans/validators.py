@@ -8,14 +8,25 @@ agree on both the rule and its wording.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 from django.core.exceptions import ValidationError
 from django.utils import timezone
-from django.utils.functional import Promise
+from django.utils.functional import Promise, lazy
 from django.utils.translation import gettext_lazy as _
 
 from loans import kyc
+
+
+def lazy_interpolate(message: Promise, params: Mapping[str, object]) -> Promise:
+    """``message % params``, still lazy: translated in the language active when it is shown,
+    so a message can quote a constant instead of repeating its value in the msgid."""
+    return lazy(lambda: str(message) % params, str)()
+
+
+# The age band as messages quote it: ``%(min)s`` and ``%(max)s``.
+AGE_BAND = {"min": kyc.MIN_AGE, "max": kyc.MAX_AGE}
+
 
 KYC_MESSAGES: dict[str, Promise] = {
     kyc.ID_LENGTH: _("The ID number has the wrong length: it must be 18 characters."),
@@ -35,8 +46,8 @@ KYC_MESSAGES: dict[str, Promise] = {
     kyc.ID_BIRTH_FUTURE: _(
         "The date of birth in this ID number is in the future; please check it was typed correctly."
     ),
-    kyc.ID_UNDER_18: _("You must be at least 18 years old."),
-    kyc.ID_OVER_60: _("Applicants must be 60 or younger."),
+    kyc.ID_UNDER_18: lazy_interpolate(_("You must be at least %(min)s years old."), AGE_BAND),
+    kyc.ID_OVER_60: lazy_interpolate(_("Applicants must be %(max)s or younger."), AGE_BAND),
     kyc.MOBILE_FORMAT: _("Enter an 11-digit mobile number, for example 138 1234 5678."),
     kyc.MOBILE_NOT_MAINLAND: _("Only mainland China mobile numbers (+86) can be used."),
     kyc.MOBILE_INVALID: _(
@@ -54,10 +65,11 @@ def kyc_message(code: str) -> str:
 
 
 def validate_resident_id(value: str) -> None:
-    """Full onboarding check of a 身份证号 (resident ID number), including the 18–60 age band.
+    """Full onboarding check of a 身份证号 (resident ID number), including the age band
+    (``kyc.MIN_AGE`` to ``kyc.MAX_AGE``).
 
     For forms where a person applies. Do not put it on a model field: the age check would make
-    an existing borrower's record fail validation on the day they turn 61.
+    an existing borrower's record fail validation on the day they pass ``kyc.MAX_AGE``.
     """
     _run(lambda: kyc.parse_resident_id(str(value), today=timezone.localdate()))
 

@@ -410,16 +410,9 @@ class CreditReportAdmin(BackOfficeAdmin):
         class ConsentCheckedForm(form):
             def clean(self):
                 data = super().clean()
-                borrower = data.get("borrower")
-                if (
-                    borrower
-                    and not borrower.consents.filter(
-                        kind=Consent.Kind.CREDIT_QUERY, withdrawn_at__isnull=True
-                    ).exists()
-                ):
-                    raise ValidationError(
-                        _("The borrower has not consented to a credit bureau query.")
-                    )
+                if data.get("borrower"):
+                    # The service's own check, so the form refuses what the save would.
+                    borrower_services.check_credit_query_consent(borrower=data["borrower"])
                 return data
 
         return ConsentCheckedForm

@@ -8,6 +8,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import CreditAssessment, CreditLine, CreditLineEvent, Decision
 from ..reasons import RULE_LABELS, reason_message
 from ..services import credit as credit_services
+from ..validators import lazy_interpolate
 from .common import (
     BackOfficeAdmin,
     BorrowerSearchMixin,
@@ -39,14 +40,20 @@ class OverrideForm(forms.Form):
         required=False,
         max_digits=9,
         decimal_places=0,
-        help_text=_("A multiple of 100 between 500 and 200,000; empty keeps the scored limit."),
+        help_text=lazy_interpolate(
+            _("A multiple of %(step)s between %(min)s and %(max)s; empty keeps the scored limit."),
+            credit_services.LINE_BAND_TEXT,
+        ),
     )
     daily_rate_percent = forms.DecimalField(
         label=_("Daily rate (%)"),
         required=False,
         max_digits=6,
         decimal_places=4,
-        help_text=_("Between 0.02 and 0.05; empty keeps the scored rate."),
+        help_text=lazy_interpolate(
+            _("Between %(min)s and %(max)s; empty keeps the scored rate."),
+            credit_services.RATE_BAND_PERCENT_TEXT,
+        ),
     )
     reason = forms.CharField(label=_("Reason"), widget=forms.Textarea(attrs={"rows": 3}))
 

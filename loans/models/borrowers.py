@@ -3,15 +3,17 @@
 from decimal import Decimal
 
 from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from .. import crypto, kyc
+from .. import crypto, kyc, scoring
 from ..fields import EncryptedTextField
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+RATE = {"max_digits": 8, "decimal_places": 6}  # daily rates (日利率) such as 0.000500
 
 
 class Sex(models.TextChoices):
@@ -20,11 +22,17 @@ class Sex(models.TextChoices):
 
 
 class CivilCapacity(models.TextChoices):
-    """民事行为能力 (civil capacity): only a person with full capacity can sign a loan."""
+    """民事行为能力 (civil capacity): only a person with full capacity can sign a loan.
 
-    FULL = "full", _("Full")
-    LIMITED = "limited", _("Limited")
-    NONE = "none", _("None")
+    Labels for the values the eligibility rules know (``scoring.CIVIL_CAPACITIES``)."""
+
+    FULL = scoring.FULL_CAPACITY, _("Full")
+    LIMITED = scoring.LIMITED_CAPACITY, _("Limited")
+    NONE = scoring.NO_CAPACITY, _("None")
+
+
+if tuple(CivilCapacity.values) != scoring.CIVIL_CAPACITIES:
+    raise ImproperlyConfigured("CivilCapacity must label exactly scoring.CIVIL_CAPACITIES")
 
 
 def id_number_index(id_number: str) -> str:

@@ -6,9 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .borrowers import MONEY, Borrower
-
-RATE = {"max_digits": 8, "decimal_places": 6}
+from .borrowers import MONEY, RATE, Borrower
 
 
 class Decision(models.TextChoices):

@@ -8,9 +8,8 @@ from django.db import models
 from django.utils.translation import gettext_lazy as _
 
 from .. import pricing, schedules
-from .borrowers import MONEY
-
-RATE = {"max_digits": 8, "decimal_places": 6}
+from ..scorecard import MAX_CREDIT_LINE, MAX_DAILY_RATE
+from .borrowers import MONEY, RATE
 
 
 class LoanProduct(models.Model):
@@ -19,17 +18,18 @@ class LoanProduct(models.Model):
     methods = models.JSONField(
         _("repayment methods"),
         default=pricing.default_methods,
-        help_text=_("Any of equal_installment, equal_principal, interest_first."),
+        help_text=_("Any of equal_instalment, equal_principal, interest_first."),
     )
     terms = models.JSONField(
         _("terms (months)"), default=pricing.default_terms, help_text=_("e.g. [5, 10, 20]")
     )
     min_amount = models.DecimalField(_("minimum draw"), default=Decimal("100"), **MONEY)
-    max_amount = models.DecimalField(_("maximum draw"), default=Decimal("200000"), **MONEY)
+    # No draw can be larger than the largest credit line.
+    max_amount = models.DecimalField(_("maximum draw"), default=MAX_CREDIT_LINE, **MONEY)
     amount_step = models.DecimalField(_("draw in multiples of"), default=Decimal("100"), **MONEY)
     max_daily_rate = models.DecimalField(
         _("highest daily rate"),
-        default=Decimal("0.000500"),
+        default=MAX_DAILY_RATE,
         validators=[MinValueValidator(Decimal("0"))],
         **RATE,
     )
@@ -96,14 +96,14 @@ class LoanProduct(models.Model):
 
 
 METHOD_LABELS = [
-    (schedules.RepaymentMethod.EQUAL_INSTALLMENT.value, _("Equal instalments (等额本息)")),
+    (schedules.RepaymentMethod.EQUAL_INSTALMENT.value, _("Equal instalments (等额本息)")),
     (schedules.RepaymentMethod.EQUAL_PRINCIPAL.value, _("Equal principal (等额本金)")),
     (schedules.RepaymentMethod.INTEREST_FIRST.value, _("Interest first (先息后本)")),
 ]
 
 
 PRODUCT_PROBLEMS = {
-    "methods": _("Choose at least one of equal_installment, equal_principal, interest_first."),
+    "methods": _("Choose at least one of equal_instalment, equal_principal, interest_first."),
     "terms": _("Terms are a list of whole months between 1 and 60, e.g. [5, 10, 20]."),
     "interest_first_term": _(
         "Interest first (先息后本) is only allowed for terms of at most %(max)s months."

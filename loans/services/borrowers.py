@@ -1,4 +1,4 @@
-"""Onboarding borrowers: identity (KYC), consents, credit bureau reports, PII reveals."""
+"""Borrower records: identity (KYC), consents, credit bureau reports, PII reveals."""
 
 from collections.abc import Iterable
 from datetime import date, datetime
@@ -46,7 +46,7 @@ def clean_identity(*, id_number: str, mobile: str, today: date | None = None) ->
     """`parse_identity`, then check neither is already registered, saying plainly which.
 
     For staff, who are not anonymous. The portal never shows these answers: they would tell
-    anyone whether a person borrows from us (see `onboarding.apply_for_credit_line`).
+    anyone whether a person borrows from us (see `registration.apply_for_credit_line`).
     """
     id_number, mobile = parse_identity(id_number=id_number, mobile=mobile, today=today)
     errors: dict[str, str] = {}
@@ -121,6 +121,17 @@ def withdraw_consent(*, borrower: Borrower, kind: str) -> int:
     )
 
 
+def check_credit_query_consent(*, borrower: Borrower) -> None:
+    """Refuse a credit bureau query unless the borrower's consent to it stands (given and not
+    withdrawn). Raises ValidationError; forms call it to refuse before anything is saved."""
+    if not borrower.consents.filter(
+        kind=Consent.Kind.CREDIT_QUERY, withdrawn_at__isnull=True
+    ).exists():
+        raise ValidationError(
+            _("Without the borrower's consent to a credit bureau query, no report can be pulled.")
+        )
+
+
 @transaction.atomic
 def record_credit_report(
     *,
@@ -132,12 +143,7 @@ def record_credit_report(
     pulled_at: datetime | None = None,
 ) -> CreditReport:
     """Store a credit bureau summary. Querying the bureau needs the borrower's consent."""
-    if not borrower.consents.filter(
-        kind=Consent.Kind.CREDIT_QUERY, withdrawn_at__isnull=True
-    ).exists():
-        raise ValidationError(
-            _("Without the borrower's consent to a credit bureau query, no report can be pulled.")
-        )
+    check_credit_query_consent(borrower=borrower)
     return CreditReport.objects.create(
         borrower=borrower,
         current_overdue_accounts=current_overdue_accounts,

@@ -8,12 +8,30 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import scoring, selectors, signals
+from .. import scorecard, scoring, selectors, signals
 from ..models import Borrower, CreditAssessment, CreditLine, CreditLineEvent, Decision
+from ..scorecard import (
+    CREDIT_LINE_STEP,
+    MAX_CREDIT_LINE,
+    MAX_DAILY_RATE,
+    MIN_CREDIT_LINE,
+    MIN_DAILY_RATE,
+)
 
 CREDIT_LINE_VALIDITY = timedelta(days=365)
-LIMIT_MIN, LIMIT_MAX, LIMIT_STEP = Decimal("500"), Decimal("200000"), Decimal("100")
-RATE_MIN, RATE_MAX = Decimal("0.000200"), Decimal("0.000500")
+
+
+def _percent(rate: Decimal) -> str:
+    return f"{(rate * 100).normalize():f}"
+
+
+# The bands as messages quote them: yuan with thousands separators, daily rates in per cent.
+LINE_BAND_TEXT = {
+    "min": f"{MIN_CREDIT_LINE:,}",
+    "max": f"{MAX_CREDIT_LINE:,}",
+    "step": f"{CREDIT_LINE_STEP:,}",
+}
+RATE_BAND_PERCENT_TEXT = {"min": _percent(MIN_DAILY_RATE), "max": _percent(MAX_DAILY_RATE)}
 
 
 @transaction.atomic
@@ -22,7 +40,7 @@ def assess_credit(
     borrower: Borrower,
     as_of: date | None = None,
     actor=None,
-    version: str = scoring.CURRENT_SCORECARD_VERSION,
+    version: str = scorecard.CURRENT_SCORECARD_VERSION,
 ) -> CreditAssessment:
     """Run the eligibility rules and scorecard, store the result and apply it to the line."""
     as_of = as_of or timezone.localdate()
@@ -152,12 +170,19 @@ def _change_status(*, credit_line, allowed_from, to, event, reason, actor, refus
 
 def _limit_and_rate_errors(limit: Decimal | None, rate: Decimal | None) -> dict[str, str]:
     errors = {}
-    if limit is None or not (LIMIT_MIN <= limit <= LIMIT_MAX) or limit % LIMIT_STEP:
-        errors["credit_limit"] = _(
-            "The credit limit must be a multiple of 100 between 500 and 200,000 yuan."
+    if (
+        limit is None
+        or not (MIN_CREDIT_LINE <= limit <= MAX_CREDIT_LINE)
+        or limit % CREDIT_LINE_STEP
+    ):
+        errors["credit_limit"] = (
+            _("The credit limit must be a multiple of %(step)s between %(min)s and %(max)s yuan.")
+            % LINE_BAND_TEXT
         )
-    if rate is None or not (RATE_MIN <= rate <= RATE_MAX):
-        errors["daily_rate"] = _("The daily rate must be between 0.02% and 0.05%.")
+    if rate is None or not (MIN_DAILY_RATE <= rate <= MAX_DAILY_RATE):
+        errors["daily_rate"] = (
+            _("The daily rate must be between %(min)s%% and %(max)s%%.") % RATE_BAND_PERCENT_TEXT
+        )
     return errors
 
 

@@ -5,9 +5,17 @@ from decimal import Decimal
 
 import pytest
 from django.core.exceptions import ValidationError
+from django.utils import translation
 
 from loans.models import CreditAssessment, CreditLine, CreditLineEvent
 from loans.reasons import reason_message
+from loans.scorecard import (
+    CREDIT_LINE_STEP,
+    MAX_CREDIT_LINE,
+    MAX_DAILY_RATE,
+    MIN_CREDIT_LINE,
+    MIN_DAILY_RATE,
+)
 from loans.services import credit as services
 from tests import factories
 
@@ -21,8 +29,9 @@ def test_an_eligible_borrower_gets_a_line_priced_by_the_scorecard():
     assert a.decision == "approved" and a.reasons == []
     line = CreditLine.objects.get(borrower=b)
     assert line.limit == a.credit_limit and line.daily_rate == a.daily_rate
-    assert Decimal("500") <= line.limit <= Decimal("200000") and line.limit % 100 == 0
-    assert Decimal("0.0002") <= line.daily_rate <= Decimal("0.0005")
+    assert MIN_CREDIT_LINE <= line.limit <= MAX_CREDIT_LINE
+    assert line.limit % CREDIT_LINE_STEP == 0
+    assert MIN_DAILY_RATE <= line.daily_rate <= MAX_DAILY_RATE
     assert line.available_amount == line.limit
     assert line.status == "active" and line.expires_on == TODAY + timedelta(days=365)
     assert line.events.get().kind == CreditLineEvent.Kind.OPENED
@@ -110,6 +119,44 @@ def test_an_override_needs_a_reason_and_opens_the_line_it_sets():
         Decimal("0.0004"),
         "active",
     )
+
+
+@pytest.mark.parametrize(
+    ("limit", "rate", "refused"),
+    [
+        (MIN_CREDIT_LINE, MIN_DAILY_RATE, set()),
+        (MAX_CREDIT_LINE, MAX_DAILY_RATE, set()),
+        (MIN_CREDIT_LINE - CREDIT_LINE_STEP, MIN_DAILY_RATE, {"credit_limit"}),
+        (MAX_CREDIT_LINE + CREDIT_LINE_STEP, MAX_DAILY_RATE, {"credit_limit"}),
+        (MIN_CREDIT_LINE + CREDIT_LINE_STEP / 2, MIN_DAILY_RATE, {"credit_limit"}),
+        (MIN_CREDIT_LINE, MIN_DAILY_RATE - Decimal("0.000001"), {"daily_rate"}),
+        (MIN_CREDIT_LINE, MAX_DAILY_RATE + Decimal("0.000001"), {"daily_rate"}),
+    ],
+)
+def test_an_override_stays_within_the_product_bands_and_says_which(limit, rate, refused):
+    staff = factories.staff("风控专员 Risk officer")
+    a = services.assess_credit(borrower=factories.borrower(activity=5), as_of=TODAY)
+    override = {
+        "assessment": a,
+        "decision": "approved",
+        "reason": "checked",
+        "actor": staff,
+        "credit_limit": limit,
+        "daily_rate": rate,
+    }
+    if not refused:
+        assert services.override_assessment(**override).final_limit == limit
+        return
+    with pytest.raises(ValidationError) as error, translation.override("en"):
+        services.override_assessment(**override)
+    assert set(error.value.message_dict) == refused
+    message = error.value.message_dict[refused.pop()][0]
+    if "credit_limit" in error.value.message_dict:
+        assert message == (
+            "The credit limit must be a multiple of 100 between 500 and 200,000 yuan."
+        )
+    else:
+        assert message == "The daily rate must be between 0.02% and 0.05%."
 
 
 def test_only_the_latest_assessment_can_be_overridden():

@@ -6,6 +6,7 @@ from decimal import Decimal
 import pytest
 import time_machine
 from django.core.exceptions import ValidationError
+from django.urls import reverse
 from django.utils import translation
 from stdnum.cn import ric
 
@@ -135,3 +136,27 @@ def test_consents_can_carry_the_moment_they_were_given():
     given = datetime(2026, 3, 10, 9, 30, tzinfo=UTC)
     b = register(consents=[Consent.Kind.DATA_PROCESSING], consent_at=given)
     assert b.consents.get().consented_at == given
+
+
+def test_the_admin_refuses_a_credit_report_with_the_services_consent_rule(client):
+    b = register(consents=[Consent.Kind.DATA_PROCESSING])
+    client.force_login(factories.staff(superuser=True))
+    add = reverse("admin:loans_creditreport_add")
+    figures = {
+        "borrower": b.pk,
+        "source": "manual",
+        "current_overdue_accounts": 0,
+        "worst_dpd_24m": 0,
+        "inquiries_3m": 1,
+    }
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as service_refusal:
+            services.check_credit_query_consent(borrower=b)
+        response = client.post(add, figures, headers={"accept-language": "en"})
+    assert response.status_code == 200
+    assert response.context["adminform"].form.non_field_errors() == service_refusal.value.messages
+    assert not b.credit_reports.exists()
+
+    services.record_consent(borrower=b, kind=Consent.Kind.CREDIT_QUERY)
+    assert client.post(add, figures).status_code == 302
+    assert b.credit_reports.get().inquiries_3m == 1

@@ -10,17 +10,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from loans import kyc
-from loans.scoring import (
+from loans.scorecard import (
+    CREDIT_LINE_STEP,
     CURRENT_SCORECARD_VERSION,
+    MAX_CREDIT_LINE,
     MAX_DAILY_RATE,
+    MIN_CREDIT_LINE,
     MIN_DAILY_RATE,
-    RULE_CODES,
     SCORECARDS,
+    Grade,
+    get_scorecard,
+)
+from loans.scoring import (
+    RULE_CODES,
     ApplicantFacts,
     CreditReportFacts,
-    Grade,
     assess,
-    get_scorecard,
 )
 
 AS_OF = date(2026, 6, 15)
@@ -321,6 +326,29 @@ def test_a_scorecard_cannot_price_outside_the_product_rate_band():
 # --- Versions ------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"line_floor": MIN_CREDIT_LINE - CREDIT_LINE_STEP},
+        {"line_ceiling": MAX_CREDIT_LINE + CREDIT_LINE_STEP},
+        {"line_step": CREDIT_LINE_STEP / 2},
+    ],
+)
+def test_a_scorecard_cannot_size_lines_outside_the_product_line_band(changes):
+    with pytest.raises(ValueError, match="line band"):
+        dataclasses.replace(CARD, **changes)
+
+
+def test_the_current_scorecard_sizes_lines_across_the_whole_band():
+    assert (CARD.line_floor, CARD.line_ceiling, CARD.line_step) == (
+        MIN_CREDIT_LINE,
+        MAX_CREDIT_LINE,
+        CREDIT_LINE_STEP,
+    )
+    assert CARD.credit_line("D", Decimal("1")) == MIN_CREDIT_LINE
+    assert CARD.credit_line("A", Decimal("10000000")) == MAX_CREDIT_LINE
+
+
 def test_unknown_version_is_a_clear_error():
     with pytest.raises(ValueError, match=r"unknown scorecard version '1999\.9' \(known: 2026\.1\)"):
         assess(facts(), version="1999.9")
@@ -448,8 +476,8 @@ def test_assessment_invariants(applicant):
         assert a.grade == CARD.grade_for(a.score)
         assert ("low_score" in a.reasons) == (a.grade == "E")
     if a.eligible:
-        assert a.credit_limit % 100 == 0
-        assert Decimal("500") <= a.credit_limit <= Decimal("200000")
+        assert a.credit_limit % CREDIT_LINE_STEP == 0
+        assert MIN_CREDIT_LINE <= a.credit_limit <= MAX_CREDIT_LINE
         assert a.credit_limit <= CARD.grade(a.grade).line_cap
         assert MIN_DAILY_RATE <= a.daily_rate <= MAX_DAILY_RATE
         assert a.daily_rate == CARD.grade(a.grade).daily_rate
@@ -468,3 +496,21 @@ def test_stored_facts_rerun_to_the_same_assessment(applicant):
     assert restored == applicant
     assert assess(restored, version=original.scorecard_version) == original
     assert assess(restored).to_dict() == original.to_dict()
+
+
+def test_the_scorecard_does_not_depend_on_the_rules_that_use_it():
+    """loans.scoring imports loans.scorecard, never the other way round."""
+    import ast
+    import inspect
+
+    from loans import scorecard
+
+    tree = ast.parse(inspect.getsource(scorecard))
+    imported = {
+        f"{node.module}.{alias.name}" if isinstance(node, ast.ImportFrom) else alias.name
+        for node in ast.walk(tree)
+        if isinstance(node, ast.Import | ast.ImportFrom)
+        for alias in node.names
+    }
+    assert "loans.kyc.age_on" in imported  # the check reads the imports it should
+    assert not {name for name in imported if "scoring" in name.split(".")}

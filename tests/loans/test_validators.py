@@ -1,6 +1,6 @@
 """Django validators and messages for KYC codes and assessment reasons."""
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -71,6 +71,51 @@ def test_validate_resident_id_number_does_not_check_the_age():
         assert validate_resident_id_number(child) is None
         assert validation_error(validate_resident_id, child).code == "id_under_18"
         assert validation_error(validate_resident_id_number, child + "1").code == "id_length"
+
+
+def test_age_messages_name_the_band_that_the_checks_enforce():
+    """The KYC check, the eligibility rule and every message about age share one band."""
+    today = date(2026, 6, 15)
+    youngest = date(today.year - kyc.MIN_AGE, 6, 15)  # turns MIN_AGE today
+    oldest = date(today.year - kyc.MAX_AGE - 1, 6, 16)  # turns MAX_AGE + 1 tomorrow
+    too_young, too_old = youngest + timedelta(days=1), oldest - timedelta(days=1)
+    for birth in (youngest, oldest):
+        kyc.parse_resident_id(make_id(birth=birth), today=today)
+    codes = []
+    for birth in (too_young, too_old):
+        with pytest.raises(kyc.KycError) as refused:
+            kyc.parse_resident_id(make_id(birth=birth), today=today)
+        codes.append(refused.value.code)
+    assert codes == [kyc.ID_UNDER_18, kyc.ID_OVER_60]
+
+    def age_rule_passes(birth: date) -> bool:
+        facts = scoring.ApplicantFacts(
+            as_of=today,
+            birth_date=birth,
+            mainland_resident=True,
+            identity_complete=True,
+            id_expiry_date=None,
+            civil_capacity=scoring.FULL_CAPACITY,
+            monthly_income=Decimal("8000"),
+            monthly_debt_payments=Decimal("0"),
+            data_consent=True,
+            credit_query_consent=True,
+            account_activity_score=60,
+            credit_report=None,
+        )
+        return scoring.AGE not in scoring.assess(facts).reasons
+
+    assert [age_rule_passes(b) for b in (youngest, oldest, too_young, too_old)] == [
+        True,
+        True,
+        False,
+        False,
+    ]
+    with translation.override("en"):
+        assert str(kyc.MIN_AGE) in kyc_message(kyc.ID_UNDER_18)
+        assert str(kyc.MAX_AGE) in kyc_message(kyc.ID_OVER_60)
+        band = reason_message(scoring.AGE)
+        assert f"{kyc.MIN_AGE} to {kyc.MAX_AGE}" in band and "%" not in band
 
 
 def test_english_message_for_an_age_rejection():

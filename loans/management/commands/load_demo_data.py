@@ -10,6 +10,7 @@ from django.utils import timezone
 from loans import demo, demo_loans
 from loans.models import Borrower
 from loans.models.borrowers import id_number_index
+from loans.scorecard import MAX_DAILY_RATE
 from loans.services import borrowers as borrower_services
 from loans.services import credit as credit_services
 
@@ -114,7 +115,7 @@ class Command(BaseCommand):
                     assessment=assessment,
                     decision="approved",
                     credit_limit=Decimal("1000"),
-                    daily_rate=Decimal("0.000500"),
+                    daily_rate=MAX_DAILY_RATE,
                     reason="人工复核：工资流水稳定。Manual review: steady salary statements.",
                     actor=admin,
                 )
