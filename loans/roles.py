@@ -1,9 +1,35 @@
-"""Staff groups and what each may do. Applied by migrations through `sync_groups`, so a fresh
-database has them and later migrations can grant the permissions of models they add.
+"""Staff groups and what each may do.
 
-A role names permissions as "app_label.codename"; ones whose model does not exist yet are
-skipped and picked up by the migration that adds the model.
+The groups are named here, once. Every app says what it grants each group in its own
+`<app>/roles.py`, as `GRANTS = {GROUP: ["app_label.codename", ...]}`; `sync_groups` gathers
+the grants of every installed app and gives each group exactly their union. It runs after every
+`migrate` (a post_migrate handler connected in `LoansConfig.ready`), so a fresh database has
+the groups and a new permission reaches its group with the migration that adds its model.
+Permissions whose model does not exist (yet) are skipped.
 """
+
+from importlib import import_module
+
+from django.apps import apps as installed_apps
+from django.core.exceptions import ImproperlyConfigured
+from django.db import DEFAULT_DB_ALIAS
+from django.utils.module_loading import module_has_submodule
+
+RISK_OFFICER = "风控专员 Risk officer"
+LOAN_OPERATIONS = "贷款运营 Loan operations"
+CUSTOMER_SERVICE = "客服 Customer service"
+COLLECTOR = "催收员 Collector"
+COLLECTION_SUPERVISOR = "催收主管 Collection supervisor"
+AUDITOR = "合规审计 Auditor"  # 合规审计: compliance and audit
+
+GROUPS = [
+    RISK_OFFICER,
+    LOAN_OPERATIONS,
+    CUSTOMER_SERVICE,
+    COLLECTOR,
+    COLLECTION_SUPERVISOR,
+    AUDITOR,
+]
 
 # Registration attempts (refused identities, taken ID numbers) are for risk and compliance.
 VIEW_REGISTRATIONS = ["loans.view_registrationattempt"]
@@ -31,20 +57,9 @@ VIEW_REFUNDS = ["loans.view_refund"]
 VIEW_WRITE_OFFS = ["loans.view_writeoff"]
 # Maker-checker: a group may hold both halves, the services refuse the same person doing both.
 REFUNDS = VIEW_REFUNDS + ["loans.request_refund", "loans.approve_refund"]
-VIEW_SMS = [
-    "notifications.view_smsmessage",
-    "notifications.view_smstemplate",
-    "notifications.view_cadencestep",
-]
-MANAGE_SMS = [
-    "notifications.change_smsmessage",
-    "notifications.add_smstemplate",
-    "notifications.change_smstemplate",
-    "notifications.change_cadencestep",
-]
 
-ROLES: dict[str, list[str]] = {
-    "风控专员 Risk officer": VIEW_CREDIT
+GRANTS: dict[str, list[str]] = {
+    RISK_OFFICER: VIEW_CREDIT
     + [
         "loans.change_borrower",
         "loans.add_creditreport",
@@ -59,7 +74,7 @@ ROLES: dict[str, list[str]] = {
     + VIEW_WRITE_OFFS
     + ["loans.propose_writeoff", "loans.approve_writeoff"]
     + VIEW_REGISTRATIONS,
-    "贷款运营 Loan operations": VIEW_CREDIT
+    LOAN_OPERATIONS: VIEW_CREDIT
     + [
         "loans.add_borrower",
         "loans.change_borrower",
@@ -76,54 +91,82 @@ ROLES: dict[str, list[str]] = {
     + VIEW_LEDGER
     + VIEW_PAYMENTS
     + VIEW_END_OF_DAY
-    + VIEW_SMS
-    + MANAGE_SMS
     + REFUNDS
     + VIEW_WRITE_OFFS,
-    "客服 Customer service": VIEW_CREDIT
+    CUSTOMER_SERVICE: VIEW_CREDIT
     + ["loans.request_review_creditassessment", "loans.reveal_pii"]
     + VIEW_LOANS
     + ["loans.view_loanapplication", "loans.view_contract", "loans.view_repayment"]
-    + ["notifications.view_smsmessage"]
     + VIEW_REFUNDS,
-    "催收员 Collector": ["loans.view_borrower", "loans.view_creditline"]
+    COLLECTOR: ["loans.view_borrower", "loans.view_creditline"]
     + VIEW_LOANS
     + ["loans.view_repayment"],
-    "催收主管 Collection supervisor": ["loans.view_borrower", "loans.view_creditline"]
+    COLLECTION_SUPERVISOR: ["loans.view_borrower", "loans.view_creditline"]
     + VIEW_LOANS
     + ["loans.view_repayment"]
     + VIEW_WRITE_OFFS
     + ["loans.approve_writeoff"],
-    "合规审计 Auditor": VIEW_CREDIT
+    AUDITOR: VIEW_CREDIT
     + ["loans.view_piiaccesslog"]
     + VIEW_LENDING
     + VIEW_LEDGER
     + VIEW_PAYMENTS
     + VIEW_END_OF_DAY
-    + VIEW_SMS
     + VIEW_REFUNDS
     + VIEW_WRITE_OFFS
     + VIEW_REGISTRATIONS,
 }
 
 
-def sync_groups(apps) -> None:
-    """Create every permission that exists so far, then give each group exactly its role."""
+def declared_grants() -> dict[str, set[str]]:
+    """Each group's permissions: the union of the `GRANTS` of every installed app's `roles`
+    module (found the way the admin finds `admin` modules). A grant to a group not in GROUPS,
+    or a permission not written "app_label.codename", is a mistake and stops the sync."""
+    grants: dict[str, set[str]] = {name: set() for name in GROUPS}
+    for app_config in installed_apps.get_app_configs():
+        if not module_has_submodule(app_config.module, "roles"):
+            continue
+        module = import_module(f"{app_config.name}.roles")
+        for group, perms in getattr(module, "GRANTS", {}).items():
+            if group not in grants:
+                raise ImproperlyConfigured(f"{module.__name__} grants to unknown group {group!r}")
+            malformed = [p for p in perms if p.count(".") != 1]
+            if malformed:
+                raise ImproperlyConfigured(
+                    f"{module.__name__}: not app_label.codename: {malformed}"
+                )
+            grants[group].update(perms)
+    return grants
+
+
+def sync_groups(apps, *, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Create every permission that exists so far, then give each group exactly its grants.
+    `apps` is an app registry: a migration state's, or the installed one."""
     from django.contrib.auth.management import create_permissions
 
+    # Apps later in INSTALLED_APPS have no permissions yet when this runs on the first apps'
+    # post_migrate, and a migration state's apps look model-less to create_permissions.
     for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
+        models_module = getattr(app_config, "models_module", None)
+        app_config.models_module = models_module or True
+        try:
+            create_permissions(app_config, apps=apps, verbosity=0, using=using)
+        finally:
+            app_config.models_module = models_module
 
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
-    for name, perms in ROLES.items():
-        group, _ = Group.objects.get_or_create(name=name)
-        wanted = []
-        for perm in perms:
-            app_label, codename = perm.split(".")
-            wanted += list(
-                Permission.objects.filter(content_type__app_label=app_label, codename=codename)
-            )
-        group.permissions.set(wanted)
+    existing = {
+        f"{app_label}.{codename}": pk
+        for pk, app_label, codename in Permission.objects.using(using).values_list(
+            "pk", "content_type__app_label", "codename"
+        )
+    }
+    for name, perms in declared_grants().items():
+        group, _ = Group.objects.using(using).get_or_create(name=name)
+        group.permissions.set([existing[p] for p in sorted(perms) if p in existing])
+
+
+def sync_staff_groups(sender, *, apps=installed_apps, using=DEFAULT_DB_ALIAS, **kwargs) -> None:
+    """post_migrate handler, connected for the loans app only so that it runs once a migrate."""
+    sync_groups(apps, using=using)

@@ -18,15 +18,17 @@ class Purpose(models.TextChoices):
     MARKETING = "marketing", _("Marketing")
 
 
+class SmsStatus(models.TextChoices):
+    QUEUED = "queued", _("Queued")
+    SENDING = "sending", _("Sending")
+    SENT = "sent", _("Sent")
+    DELIVERED = "delivered", _("Delivered")
+    FAILED = "failed", _("Failed")
+
+
 class SmsMessage(models.Model):
     Purpose = Purpose  # so callers can say SmsMessage.Purpose.COLLECTION
-
-    class Status(models.TextChoices):
-        QUEUED = "queued", _("Queued")
-        SENDING = "sending", _("Sending")
-        SENT = "sent", _("Sent")
-        DELIVERED = "delivered", _("Delivered")
-        FAILED = "failed", _("Failed")
+    Status = SmsStatus
 
     # Empty only for the code that proves a new applicant's mobile: no borrower exists yet.
     borrower = models.ForeignKey(
@@ -73,7 +75,7 @@ class SmsMessage(models.Model):
             models.Index(
                 fields=["send_after"],
                 name="sms_waiting_to_send",
-                condition=models.Q(status="queued"),
+                condition=models.Q(status=SmsStatus.QUEUED),
             ),
             models.Index(fields=["phone_index", "verification_code"], name="sms_verification"),
             models.Index(fields=["borrower", "purpose", "created_at"], name="sms_borrower_purpose"),

@@ -5,15 +5,16 @@ from django.dispatch import receiver
 from django.utils import translation
 
 from loans import signals
+from loans.models import Channel, LoanApplication
 from loans.models.lending import CANCEL_REASON_MESSAGES, CancelReason
 from loans.services.repayments import unrecovered_amount
 
 from . import services
 
 DECIDED_TEMPLATES = {
-    "approved": "application_approved",
-    "pending_review": "application_review",
-    "rejected": "application_rejected",
+    LoanApplication.Status.APPROVED: "application_approved",
+    LoanApplication.Status.PENDING_REVIEW: "application_review",
+    LoanApplication.Status.REJECTED: "application_rejected",
 }
 
 
@@ -124,7 +125,7 @@ def on_repayment_posted(sender, repayment, **kwargs):
                 "owed": f"{unrecovered_amount(loan=loan):.2f}",
             },
             dedupe_key=f"repayment:{repayment.pk}",
-            immediate=repayment.channel != "auto_debit",
+            immediate=repayment.channel != Channel.AUTO_DEBIT,
         )
         return
     services.queue_from_template(
@@ -139,7 +140,7 @@ def on_repayment_posted(sender, repayment, **kwargs):
         dedupe_key=f"repayment:{repayment.pk}",
         # A payment the borrower just made is confirmed at once; an automatic debit at
         # 06:00 is not something they did, so it waits for the morning.
-        immediate=repayment.channel != "auto_debit",
+        immediate=repayment.channel != Channel.AUTO_DEBIT,
     )
 
 

@@ -3,13 +3,15 @@ workers never send the same one."""
 
 import logging
 import secrets
+from collections import Counter
 from collections.abc import Iterable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import F, Q, Sum, Value
 from django.utils import timezone
+from django.utils.translation import gettext
 
 from loans.models import Borrower
 from loans.models.borrowers import mobile_index
@@ -29,6 +31,21 @@ SECRET_MASK = "******"
 # A masked message that never went out within this time is failed: its code has expired and
 # exists nowhere any more, so it can never be sent.
 SECRET_SEND_DEADLINE = timedelta(minutes=5)
+
+
+class CollectionCapReached(Exception):
+    """The borrower has had every collection SMS allowed on that day
+    (settings.SMS_COLLECTION_DAILY_CAP, DESIGN §5 and §6); nothing was queued."""
+
+    def __init__(self, *, borrower_id: int, day: date, cap: int):
+        self.borrower_id, self.day, self.cap = borrower_id, day, cap
+        super().__init__(
+            gettext(
+                "A borrower gets at most %(cap)d collection SMS a day; this one has had them"
+                " all for %(day)s."
+            )
+            % {"cap": cap, "day": day.isoformat()}
+        )
 
 
 def verification_code() -> str:
@@ -55,12 +72,19 @@ def queue_sms(
     """Put one message in the outbox; None when a message with this dedupe key exists.
     A message that obeys quiet hours and is queued at night waits for the morning.
     `secret_masked`: `body` carries SECRET_MASK where the real text has a one-time code.
-    `phone` only for a message to someone who is not a borrower yet (`borrower` None)."""
+    `phone` only for a message to someone who is not a borrower yet (`borrower` None).
+
+    A collection SMS counts against the borrower's daily cap for the day it goes out; beyond
+    the cap it raises CollectionCapReached and queues nothing (a collections caller records
+    the contact as blocked). Other purposes are never capped."""
     code = verification_code()
     phone = borrower.mobile if borrower is not None else phone
     send_after = send_after or timezone.now()
     if obeys_quiet_hours:
         send_after = next_send_time(send_after)
+    collection = purpose == SmsMessage.Purpose.COLLECTION
+    if collection and borrower is None:
+        raise ValueError("a collection SMS goes to a borrower: it counts against their cap")
     message = SmsMessage(
         borrower=borrower,
         phone=phone,
@@ -75,9 +99,45 @@ def queue_sms(
         secret_masked=secret_masked,
     )
     with transaction.atomic():
+        if collection:
+            # One borrower's collection SMS are counted one caller at a time (PostgreSQL).
+            list(
+                Borrower.objects.select_for_update(no_key=True)
+                .filter(pk=borrower.pk)
+                .values_list("pk", flat=True)
+            )
+            if SmsMessage.objects.filter(dedupe_key=dedupe_key).exists():
+                return None  # queued before: not a new message
+            if collection_sms_left([borrower.pk], send_after=send_after)[borrower.pk] <= 0:
+                raise CollectionCapReached(
+                    borrower_id=borrower.pk,
+                    day=timezone.localdate(send_after),
+                    cap=settings.SMS_COLLECTION_DAILY_CAP,
+                )
         SmsMessage.objects.bulk_create([message], ignore_conflicts=True)
     # Ours only if the row carries our fresh code; otherwise the key was taken already.
     return SmsMessage.objects.filter(dedupe_key=dedupe_key, verification_code=code).first()
+
+
+def collection_sms_left(borrower_ids: Iterable[int], *, send_after: datetime) -> Counter:
+    """How many more collection SMS each borrower may get on the local day of `send_after`:
+    the daily cap less the collection SMS already in the outbox for that day, whatever became
+    of them. The one place the cap is applied; the reminder batch counts with it too."""
+    borrower_ids = set(borrower_ids)
+    start = timezone.make_aware(datetime.combine(timezone.localdate(send_after), time.min))
+    queued = dict(
+        SmsMessage.objects.filter(
+            purpose=SmsMessage.Purpose.COLLECTION,
+            borrower_id__in=borrower_ids,
+            send_after__gte=start,
+            send_after__lt=start + timedelta(days=1),
+        )
+        .values("borrower_id")
+        .annotate(n=Sum(Value(1)))
+        .values_list("borrower_id", "n")
+    )
+    cap = settings.SMS_COLLECTION_DAILY_CAP
+    return Counter({b: max(cap - queued.get(b, 0), 0) for b in borrower_ids})
 
 
 def sendable(now: datetime, *, secret_ids: Iterable[int] = ()):
@@ -163,10 +223,10 @@ def _record_sent(rows: list[tuple[int, str]], now: datetime) -> None:
         return
     table = SmsMessage._meta.db_table
     values = ", ".join(["(%s, %s)"] * len(rows))
-    params = [now, *[v for row in rows for v in row]]
+    params = [SmsMessage.Status.SENT.value, now, *[v for row in rows for v in row]]
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET status = 'sent', sent_at = %s, error = '', "
+            f"UPDATE {table} SET status = %s, sent_at = %s, error = '', "
             f"provider_id = v.column2 FROM (VALUES {values}) AS v WHERE {table}.id = v.column1",
             params,
         )
@@ -256,8 +316,10 @@ def queue_from_template(
     dedupe_key: str,
     immediate: bool = False,
 ) -> SmsMessage | None:
-    """A lifecycle message from its staff-edited template. `immediate` for confirmations of
-    what the borrower has just done, which go out at any hour."""
+    """A message from its staff-edited template, with the template's purpose; None when the
+    template is missing or inactive, or the dedupe key is taken. `immediate` for confirmations
+    of what the borrower has just done, which go out at any hour. A collection template is
+    capped as in `queue_sms`: CollectionCapReached beyond the borrower's daily cap."""
     template = SmsTemplate.objects.filter(code=template_code, is_active=True).first()
     if template is None:
         return None

@@ -6,15 +6,9 @@ from django.conf import settings
 from django.db import migrations, models
 
 
-def sync(apps, schema_editor):
-    from loans.roles import sync_groups
-
-    sync_groups(apps)
-
-
 class Migration(migrations.Migration):
-    """Refunds of money paid beyond everything owed, write-offs with their recoveries, and the
-    staff groups' permissions for them (loans/roles.py)."""
+    """Refunds of money paid beyond everything owed, and write-offs with their recoveries. The
+    staff groups get their permissions after `migrate` (loans/roles.py)."""
 
     dependencies = [
         ('loans', '0011_bank_card_verification'),
@@ -105,5 +99,4 @@ class Migration(migrations.Migration):
                 'constraints': [models.UniqueConstraint(condition=models.Q(('status__in', ['proposed', 'approved'])), fields=('loan',), name='writeoff_one_open_per_loan')],
             },
         ),
-        migrations.RunPython(sync, migrations.RunPython.noop),
     ]

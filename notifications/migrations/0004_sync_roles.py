@@ -1,18 +1,13 @@
 from django.db import migrations
 
 
-def sync(apps, schema_editor):
-    from loans.roles import sync_groups
-
-    sync_groups(apps)
-
-
 class Migration(migrations.Migration):
-    """Grants the SMS outbox, template and cadence permissions to the staff groups."""
+    """The SMS outbox, template and cadence permissions reach the staff groups after `migrate`
+    (notifications/roles.py, applied by loans/roles.py)."""
 
     dependencies = [
         ("notifications", "0003_default_templates"),
         ("loans", "0007_sync_roles"),
     ]
 
-    operations = [migrations.RunPython(sync, migrations.RunPython.noop)]
+    operations = []
