@@ -11,7 +11,7 @@ from .gateway import get_gateway
 from .gateway.sandbox import SandboxGateway
 from .models import Borrower, CreditLine, LoanProduct
 from .models.borrowers import id_number_index
-from .services import lending, payments, refunds, repayments, write_offs
+from .services import cards, lending, refunds, repayments, write_offs
 
 DEMO_BANKS = ["招商银行", "中国工商银行", "中国建设银行", "中国银行"]
 
@@ -19,13 +19,13 @@ PRODUCTS = [
     {
         "code": "weilidai",
         "name": "微粒贷 Weilidai",
-        "methods": ["equal_installment", "equal_principal"],
+        "methods": ["equal_instalment", "equal_principal"],
         "terms": [5, 10, 20],
     },
     {
         "code": "weilidai-short",
         "name": "微粒贷 短期 Short term",
-        "methods": ["equal_installment", "equal_principal", "interest_first"],
+        "methods": ["equal_instalment", "equal_principal", "interest_first"],
         "terms": [5, 10],
         "auto_approve_max_amount": Decimal("20000"),
     },
@@ -51,10 +51,10 @@ def _borrower(id_number: str) -> Borrower | None:
 def _card(borrower) -> None:
     """Money is paid only to a verified card: every demo borrower with a loan has one, bound
     the way the gateway records a card it has proved (no code to text)."""
-    if payments.default_card(borrower=borrower) is not None:
+    if cards.default_card(borrower=borrower) is not None:
         return
     body = f"6214830{borrower.pk:011d}"
-    payments.bind_bank_card(
+    cards.bind_bank_card(
         borrower=borrower,
         bank_name=DEMO_BANKS[borrower.pk % len(DEMO_BANKS)],
         card_number=body + luhn.calc_check_digit(body),
@@ -100,9 +100,9 @@ def create_loans(*, today: date, admin, id_numbers: dict[str, str]) -> int:
     made = 0
     zhang = _borrower(id_numbers["张伟"])
     if zhang and not zhang.loans.exists():
-        current = _loan(zhang, standard, "20000", 10, "equal_installment", today - timedelta(200))
+        current = _loan(zhang, standard, "20000", 10, "equal_instalment", today - timedelta(200))
         _pay_on_due_dates(current, upto=today)
-        bounced = repayments.post_repayment(
+        bounced, _ = repayments.post_repayment(
             loan=current,
             amount=Decimal("500"),
             channel="bank_card",
@@ -126,12 +126,12 @@ def create_loans(*, today: date, admin, id_numbers: dict[str, str]) -> int:
             product=standard,
             amount=Decimal("60000"),
             term=20,
-            method="equal_installment",
+            method="equal_instalment",
         )
         made += 3
     li = _borrower(id_numbers["李娜"])
     if li and not li.loans.exists():
-        loan = _loan(li, standard, "10000", 10, "equal_installment", today - timedelta(150))
+        loan = _loan(li, standard, "10000", 10, "equal_instalment", today - timedelta(150))
         _pay_on_due_dates(loan, upto=today, count=1, channel="wechat_pay")
         first_due = loan.instalments.get(number=1).due_date
         repayments.post_repayment(
@@ -161,7 +161,7 @@ def create_loans(*, today: date, admin, id_numbers: dict[str, str]) -> int:
             product=short,
             amount=Decimal("1000"),
             term=5,
-            method="equal_installment",
+            method="equal_instalment",
             as_of=drawn + timedelta(5),  # before she fell behind: now she could not apply
         )
         lending.cancel_application(application=cancelled, note="借款人取消 Borrower cancelled")
@@ -175,7 +175,7 @@ def create_loans(*, today: date, admin, id_numbers: dict[str, str]) -> int:
                 product=short,
                 amount=Decimal("1000"),
                 term=5,
-                method="equal_installment",
+                method="equal_instalment",
             )  # rejected: his account activity fails the rules
             made += 1
     zheng = _borrower(id_numbers["郑凯"])
@@ -213,7 +213,7 @@ def _refunds(loan, *, admin) -> None:
 def _written_off(borrower, product, *, today: date, admin) -> None:
     """Paid once, then nothing: proposed for write-off by the risk officer, approved by the
     admin, and a first recovery received since."""
-    loan = _loan(borrower, product, "8000", 10, "equal_installment", today - timedelta(260))
+    loan = _loan(borrower, product, "8000", 10, "equal_instalment", today - timedelta(260))
     _pay_on_due_dates(loan, upto=today, count=1, channel="wechat_pay")
     proposer = get_user_model().objects.filter(username="risk").first()
     if proposer is None or proposer == admin:

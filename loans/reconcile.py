@@ -35,13 +35,13 @@ from .models import (
     Repayment,
     WriteOff,
 )
+from .models.lending import outstanding_sum
 
 Kind = LoanTransaction.Kind
 MONEY = DecimalField(max_digits=16, decimal_places=2)
 ZERO = Value(Decimal("0.00"), output_field=MONEY)
 PAYMENT_KINDS = [Kind.REPAYMENT, Kind.REVERSAL]
 RECOVERY_KINDS = [Kind.RECOVERY, Kind.REVERSAL]  # a reversed recovery's mirror is negative
-OPEN_STATUSES = [Instalment.Status.PENDING, Instalment.Status.DUE, Instalment.Status.OVERDUE]
 COMPONENTS = ["principal", "interest", "penalty", "fee"]
 
 
@@ -117,16 +117,7 @@ def loan_differences(loans: QuerySet[Loan]) -> list[str]:
         loans.annotate(
             scheduled=inst_sum("principal_due"),
             repaid=inst_sum("principal_paid"),
-            owed=inst_sum(
-                F("principal_due")
-                - F("principal_paid")
-                + F("interest_due")
-                - F("interest_paid")
-                + F("penalty_due")
-                - F("penalty_paid")
-                + F("fee_due")
-                - F("fee_paid")
-            ),
+            owed=inst_sum(outstanding_sum()),
             disbursed=_sum(txns, "loan", "principal", [Kind.DISBURSEMENT]),
             written_off=_sum(txns, "loan", "principal", [Kind.WRITE_OFF]),
         )
@@ -204,9 +195,7 @@ def write_off_differences(loans: QuerySet[Loan]) -> list[str]:
             **ledger,
             **approved_totals,
             recovered=_sum(txns, "loan", "amount", RECOVERY_KINDS),
-            open_instalments=Exists(
-                Instalment.objects.filter(loan=OuterRef("pk"), status__in=OPEN_STATUSES)
-            ),
+            open_instalments=Exists(Instalment.objects.open().filter(loan=OuterRef("pk"))),
         )
         .filter(
             mismatch
@@ -279,8 +268,7 @@ def refund_differences(loans: QuerySet[Loan]) -> list[str]:
 def credit_line_differences(lines: QuerySet[CreditLine]) -> list[str]:
     active = Loan.objects.filter(credit_line=OuterRef("pk"), status=Loan.Status.ACTIVE)
     open_apps = LoanApplication.objects.filter(
-        credit_line=OuterRef("pk"),
-        status__in=[LoanApplication.Status.PENDING_REVIEW, LoanApplication.Status.APPROVED],
+        credit_line=OuterRef("pk"), status__in=LoanApplication.OPEN_STATUSES
     )
     rows = (
         lines.annotate(

@@ -27,7 +27,7 @@ class RepaymentMethod(StrEnum):
     """How principal is spread over the instalments."""
 
     # 等额本息 (equal instalments): the same payment every month; interest falls, principal rises.
-    EQUAL_INSTALLMENT = "equal_installment"
+    EQUAL_INSTALMENT = "equal_instalment"
     # 等额本金 (equal principal, 微粒贷's own method): the same principal every month.
     EQUAL_PRINCIPAL = "equal_principal"
     # 先息后本 (interest first, principal at the end): only for terms of at most 12 months.
@@ -281,7 +281,7 @@ def _amortise(
     whatever is left, so the parts always sum exactly to `principal`.
     """
     n = len(due_dates)
-    if method is RepaymentMethod.EQUAL_INSTALLMENT:
+    if method is RepaymentMethod.EQUAL_INSTALMENT:
         level_payment = annuity_payment(principal, rate, n)
     elif method is RepaymentMethod.EQUAL_PRINCIPAL:
         principal_slice = to_fen(principal / n)
@@ -294,7 +294,7 @@ def _amortise(
 
         if index == n - 1:
             part = outstanding
-        elif method is RepaymentMethod.EQUAL_INSTALLMENT:
+        elif method is RepaymentMethod.EQUAL_INSTALMENT:
             part = level_payment - interest
         elif method is RepaymentMethod.EQUAL_PRINCIPAL:
             part = principal_slice

@@ -7,10 +7,8 @@ from decimal import Decimal
 from django.db.models import QuerySet
 
 from . import kyc, penalty, schedules, scoring
-from .models import Borrower, Consent, CreditAssessment, CreditReport
+from .models import Borrower, Consent, CreditAssessment, CreditReport, Instalment, Loan
 from .models.borrowers import id_number_index, mobile_index
-
-OPEN_STATUSES = ["pending", "due", "overdue"]
 
 
 def active_consent_kinds(*, borrower: Borrower) -> set[str]:
@@ -86,7 +84,7 @@ def amount_due(*, loan, on: date) -> Decimal:
     """What must be paid today to be up to date: every instalment due by today, with the
     penalty it would carry if paid today."""
     total = Decimal("0.00")
-    for inst in loan.instalments.filter(due_date__lte=on, status__in=OPEN_STATUSES):
+    for inst in loan.instalments.open().filter(due_date__lte=on):
         total += inst.total_outstanding + _projected_penalty(loan, inst, on)
     return total
 
@@ -94,7 +92,7 @@ def amount_due(*, loan, on: date) -> Decimal:
 def payoff_amount(*, loan, on: date) -> Decimal:
     """What settles the loan today (DESIGN §4): everything due, plus interest accrued since
     the last due date or prepayment, plus the remaining principal."""
-    if loan.status != "active":
+    if loan.status != Loan.Status.ACTIVE:
         return Decimal("0.00")
     return settlement_amount(
         loan=loan, instalments=list(loan.instalments.order_by("number")), on=on
@@ -107,7 +105,7 @@ def settlement_amount(*, loan, instalments: list, on: date) -> Decimal:
         (
             i.total_outstanding + _projected_penalty(loan, i, on)
             for i in instalments
-            if i.due_date <= on and i.status in OPEN_STATUSES
+            if i.due_date <= on and i.status in Instalment.OPEN_STATUSES
         ),
         Decimal("0.00"),
     )
@@ -150,7 +148,7 @@ def current_period(*, loan, instalments: list, on: date) -> Period:
 
 
 def _owes(inst) -> bool:
-    return inst.status in OPEN_STATUSES and inst.total_outstanding > 0
+    return inst.status in Instalment.OPEN_STATUSES and inst.total_outstanding > 0
 
 
 def open_bill(*, loan, instalments: list, on: date):
@@ -179,7 +177,11 @@ class RepaymentFigures:
 
 def repayment_figures(*, loan, on: date) -> RepaymentFigures:
     instalments = list(loan.instalments.order_by("number"))
-    bill = open_bill(loan=loan, instalments=instalments, on=on) if loan.status == "active" else None
+    bill = (
+        open_bill(loan=loan, instalments=instalments, on=on)
+        if loan.status == Loan.Status.ACTIVE
+        else None
+    )
     principal = interest = penalty_total = Decimal("0.00")
     overdue = Decimal("0.00")
     for inst in instalments:

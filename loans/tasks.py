@@ -2,22 +2,19 @@
 services. The schedules are installed after `migrate` and can be edited in the admin."""
 
 import logging
-from datetime import date, datetime, timedelta
-from decimal import Decimal
+from collections.abc import Callable
+from datetime import date, datetime
 
-from django.db.models import F, Sum
 from django.utils import timezone
 
 from . import scheduling
 from .gateway.sandbox import SandboxGateway
-from .models import Instalment, Loan
-from .money import to_fen
+from .models import GatewayNotification
 from .scheduling import CronSchedule
-from .services import payments
+from .services import payments, webhooks
 from .services.end_of_day import run_end_of_day
 
 log = logging.getLogger(__name__)
-OPEN = ["pending", "due", "overdue"]
 
 
 def _business_date(intended: str | datetime | None) -> date:
@@ -37,50 +34,21 @@ def auto_debit(slot: str, intended=None) -> str:
     """自动扣款 (auto-debit): on the due date early morning and at 17:00, and the next morning,
     ask the gateway to collect what is due from each borrower's default card."""
     today = _business_date(intended)
-    due_date = today - timedelta(days=1) if slot == "next_morning" else today
-    candidates = (
-        Instalment.objects.filter(
-            loan__status=Loan.Status.ACTIVE,
-            status__in=OPEN,
-            due_date__lte=due_date,
-            loan__instalments__due_date=due_date,
-        )
-        .values("loan_id")
-        .annotate(
-            amount=Sum(
-                F("principal_due")
-                - F("principal_paid")
-                + F("interest_due")
-                - F("interest_paid")
-                + F("penalty_due")
-                - F("penalty_paid")
-                + F("fee_due")
-                - F("fee_paid")
-            )
-        )
-        .order_by("loan_id")
-    )
-    rows = [row for row in candidates if row["amount"] > 0]
-    loans = Loan.objects.in_bulk([row["loan_id"] for row in rows])
     requested = 0
-    for row in rows:
+    for due in payments.auto_debits_due(slot=slot, business_date=today):
         attempt = payments.request_auto_debit(
-            loan=loans[row["loan_id"]],
-            business_date=today,
-            slot=slot,
-            amount=to_fen(Decimal(row["amount"])),
+            loan=due.loan, business_date=today, slot=slot, amount=due.amount
         )
         requested += attempt is not None
     log.info("auto-debit %s for %s: %d attempts", slot, today, requested)
     return f"{requested} debit attempts"
 
 
-def deliver_sandbox_refund(body: str) -> str:
-    """The sandbox gateway's answer to a refund (queued by `SandboxGateway.refund`), delivered
-    the way a gateway calls the refund webhook: signed now, through the same handler as
-    POST /gateway/refunds/webhook/, signature check included."""
+def _deliver_sandbox(handle: Callable[..., GatewayNotification], body: str) -> str:
+    """The sandbox gateway's answer, delivered the way a gateway calls a webhook: signed now,
+    through the same handler as the webhook view, signature check included."""
     signature, timestamp = SandboxGateway.sign_now(body.encode())
-    notification = payments.handle_refund_notification(
+    notification = handle(
         body=body.encode(),
         signature=signature,
         timestamp=timestamp,
@@ -88,6 +56,17 @@ def deliver_sandbox_refund(body: str) -> str:
         headers={"User-Agent": "sandbox-gateway"},
     )
     return f"{notification.outcome} {notification.detail}".strip()
+
+
+def deliver_sandbox_charge(body: str) -> str:
+    """A charge's result (queued by `SandboxGateway.charge`), as POST /gateway/webhook/."""
+    return _deliver_sandbox(webhooks.handle_gateway_notification, body)
+
+
+def deliver_sandbox_refund(body: str) -> str:
+    """A refund's result (queued by `SandboxGateway.refund`), as
+    POST /gateway/refunds/webhook/."""
+    return _deliver_sandbox(webhooks.handle_refund_notification, body)
 
 
 SCHEDULES = [

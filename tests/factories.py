@@ -75,9 +75,9 @@ def bank_card(borrower_obj, *, bank_name: str = "招商银行", number: str | No
     """A card the gateway has bound and verified for the borrower, made the default. Through
     `bind_bank_card`, the gateway-side path, so no verification SMS is sent: tests of the
     texted-code flow use start/confirm_card_binding themselves."""
-    from loans.services import payments
+    from loans.services import cards
 
-    return payments.bind_bank_card(
+    return cards.bind_bank_card(
         borrower=borrower_obj,
         bank_name=bank_name,
         card_number=number or card_number(),
@@ -113,7 +113,7 @@ def loan(
     *,
     amount: str = "10000",
     term: int = 10,
-    method: str = "equal_installment",
+    method: str = "equal_instalment",
     on: date = date(2026, 1, 15),
     daily_rate: str | None = "0.0005",
     borrower_obj=None,
@@ -123,7 +123,7 @@ def loan(
     """A disbursed loan, taken through apply → sign and disburse as a borrower would, paid to
     the borrower's verified card (one is bound first if they have none)."""
     from loans.models import CreditLine
-    from loans.services import credit, lending, payments
+    from loans.services import cards, credit, lending
 
     b = borrower_obj or borrower(income="50000")
     if not CreditLine.objects.filter(borrower=b).exists():
@@ -131,16 +131,16 @@ def loan(
     if daily_rate is not None:
         CreditLine.objects.filter(borrower=b).update(daily_rate=Decimal(daily_rate))
     p = product_obj or product(
-        methods=["equal_installment", "equal_principal", "interest_first"]
+        methods=["equal_instalment", "equal_principal", "interest_first"]
         if term <= 12
-        else ["equal_installment", "equal_principal"],
+        else ["equal_instalment", "equal_principal"],
         terms=[term],
         **product_fields,
     )
     application = lending.apply_for_loan(
         borrower=b, product=p, amount=Decimal(amount), term=term, method=method, as_of=on
     )
-    if payments.default_card(borrower=b) is None:
+    if cards.default_card(borrower=b) is None:
         bank_card(b)
     return lending.sign_and_disburse(
         contract=application.contract, ip_address="127.0.0.1", user_agent="t", on=on

@@ -21,7 +21,11 @@ from django.utils.translation import gettext_lazy as _
 from .. import pricing
 from ..models import Contract, LoanApplication, LoanProduct
 from ..models.products import METHOD_LABELS
+from ..reasons import RULE_LABELS
+from ..scorecard import MAX_DAILY_RATE
 from ..services import lending as lending_services
+from ..services.credit import RATE_BAND_PERCENT_TEXT
+from ..validators import lazy_interpolate
 from .common import (
     BackOfficeAdmin,
     BorrowerSearchMixin,
@@ -41,15 +45,14 @@ def _worst_apr(
     daily_rate: Decimal,
     fee_percent: Decimal,
 ) -> Decimal:
-    """The highest APR the product can cost, the figure the 24 % cap is checked against."""
-    return max(
-        pricing.loan_apr(
-            amount=amount, term=term, daily_rate=daily_rate, method=method, fee_percent=fee_percent
-        )
-        for amount in amounts
-        for method in methods
-        for term in terms
-    )
+    """`pricing.worst_case_apr`, remembered: the product list shows it on every row."""
+    return pricing.worst_case_apr(
+        methods=methods,
+        terms=terms,
+        amounts=amounts,
+        daily_rate=daily_rate,
+        fee_percent=fee_percent,
+    ).apr
 
 
 class TermsField(forms.Field):
@@ -102,7 +105,12 @@ class LoanProductForm(forms.ModelForm):
             "auto_approve_max_amount",
             "is_active",
         ]
-        help_texts = {"max_daily_rate": _("As a fraction: 0.000500 is 0.05 % a day.")}
+        help_texts = {
+            "max_daily_rate": lazy_interpolate(
+                _("As a fraction: %(rate)s is %(percent)s %% a day."),
+                {"rate": MAX_DAILY_RATE, "percent": RATE_BAND_PERCENT_TEXT["max"]},
+            )
+        }
 
     def clean_upfront_fee_percent(self):
         # A fee of the whole amount leaves the borrower nothing: no APR can be computed, so
@@ -148,9 +156,12 @@ class LoanProductAdmin(BackOfficeAdmin):
                     "upfront_fee_percent",
                     ("penalty_multiplier", "grace_days"),
                 ],
-                # xgettext:no-python-format
-                "description": _(
-                    "A product whose APR (fees included) could exceed 24 % cannot be saved."
+                "description": lazy_interpolate(
+                    _(
+                        "A product whose APR (fees included) could exceed %(cap)s %% "
+                        "cannot be saved."
+                    ),
+                    {"cap": pricing.APR_CAP_PERCENT},
                 ),
             },
         ),
@@ -245,10 +256,21 @@ class LoanApplicationAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
         ),
         (
             _("Decision"),
-            {"fields": ["review_reason", "decision_note", ("decided_by", "decided_at")]},
+            {
+                "fields": [
+                    "review_reason",
+                    "reasons_failed",
+                    "decision_note",
+                    ("decided_by", "decided_at"),
+                ]
+            },
         ),
     ]
-    readonly_fields = ["contract_link", "loan_link"]
+    readonly_fields = ["contract_link", "loan_link", "reasons_failed"]
+
+    @admin.display(description=_("why not eligible"))
+    def reasons_failed(self, obj):
+        return "; ".join(str(RULE_LABELS.get(code, code)) for code in obj.reason_codes) or "–"
 
     def get_ordering(self, request):
         # The review queue first, then the newest.

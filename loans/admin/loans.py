@@ -176,8 +176,7 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
             return None
 
         def apply_one(loan, data):
-            already = Repayment.objects.filter(external_id=data["external_id"].strip()).first()
-            repayment = repayment_services.post_repayment(
+            repayment, created = repayment_services.post_repayment(
                 loan=loan,
                 amount=data["amount"],
                 channel=data["channel"],
@@ -185,16 +184,16 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
                 value_date=data["value_date"],
                 actor=request.user,
             )
-            if already is not None:
+            if not created:
                 raise ValidationError(
                     _(
                         "Transaction %(id)s was already posted on %(date)s (¥%(amount)s); "
                         "nothing changed."
                     )
                     % {
-                        "id": already.external_id,
-                        "date": already.value_date,
-                        "amount": already.amount,
+                        "id": repayment.external_id,
+                        "date": repayment.value_date,
+                        "amount": repayment.amount,
                     }
                 )
             self.message_user(

@@ -3,7 +3,7 @@ from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
 from ..models import BankCard, DebitAttempt, GatewayNotification
-from ..services import payments as payment_services
+from ..services import cards as card_services
 from .common import (
     BackOfficeAdmin,
     BorrowerSearchMixin,
@@ -42,7 +42,7 @@ class BankCardAdmin(BorrowerSearchMixin, BackOfficeAdmin):
         done = 0
         for card in queryset:
             try:
-                payment_services.unbind_bank_card(card=card)
+                card_services.unbind_bank_card(card=card)
                 done += 1
             except ValidationError as exc:
                 self.message_user(request, f"{card}: {' '.join(exc.messages)}", messages.ERROR)

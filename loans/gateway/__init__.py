@@ -3,7 +3,7 @@
 A pluggable backend chosen by `PAYMENT_GATEWAY_BACKEND`, like Django's email backends:
 `register_card` binds a card the borrower has proved and returns its token; `charge` submits
 a charge, and its result comes back only through the signed webhook
-(`loans.gateway.views.webhook` → `loans.services.payments.handle_gateway_notification`).
+(`loans.gateway.views.webhook` → `loans.services.webhooks.handle_gateway_notification`).
 """
 
 from .base import CardRegistrationFailed, GatewayBackend, get_gateway

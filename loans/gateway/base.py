@@ -32,7 +32,8 @@ class GatewayBackend:
     def charge(self, *, attempt: DebitAttempt) -> None:
         """Ask the gateway to collect `attempt.amount` from `attempt.bank_card`, sending
         `attempt.gateway_ref` as the idempotency key (a repeated request must not charge twice).
-        """
+        The result comes back through the webhook (POST /gateway/webhook/), with the reference
+        as the notification's `gateway_ref`."""
         raise NotImplementedError
 
     def refund(self, *, refund: Refund) -> None:

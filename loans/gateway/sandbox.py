@@ -1,14 +1,14 @@
 """A gateway that needs no network, for development, demos and tests.
 
-After the charge's transaction commits it answers through the same path a real gateway takes:
-it builds the notification JSON, signs it with `PAYMENT_GATEWAY_WEBHOOK_SECRET` and hands it
-to the service the webhook view calls. The outcome is fixed by the card: one ending in "0000"
-fails with "insufficient funds", every other one pays in full. Every card binds.
+It answers the way a gateway calling our webhooks would, without reaching into our services:
+each answer is built when the request is made and queued as a task (`CHARGE_DELIVERY_TASK`,
+`REFUND_DELIVERY_TASK`: the sandbox's delivery) that signs it with
+`PAYMENT_GATEWAY_WEBHOOK_SECRET` when it runs, as a gateway signs each delivery, and hands it to
+the same handler as the webhook view. A request that is rolled back is never answered.
 
-Refunds answer the way a gateway calling our refund webhook would, without reaching into our
-services: the notification is queued as a task (`REFUND_DELIVERY_TASK`, the sandbox's delivery)
-that signs it when it runs, as a gateway signs each delivery, and hands it to the same handler
-as the webhook view. A refund to a card ending in "0000" fails.
+The outcome is fixed by the card: a charge to one ending in "0000" fails with "insufficient
+funds", and a refund to it fails; every other charge and refund is paid in full. Every card
+binds.
 """
 
 from __future__ import annotations
@@ -32,7 +32,9 @@ if TYPE_CHECKING:
 FAILING_LAST4 = "0000"
 FAILURE_REASON = "insufficient funds"
 REFUND_FAILURE_REASON = "card account closed"
-# Delivers a refund notification (its JSON body) as POST /gateway/refunds/webhook/ would.
+# Deliver a notification (its JSON body) as POST /gateway/webhook/ and
+# POST /gateway/refunds/webhook/ would.
+CHARGE_DELIVERY_TASK = "loans.tasks.deliver_sandbox_charge"
 REFUND_DELIVERY_TASK = "loans.tasks.deliver_sandbox_refund"
 
 
@@ -42,23 +44,8 @@ class SandboxGateway(GatewayBackend):
         return f"sbx-card-{secrets.token_hex(16)}"
 
     def charge(self, *, attempt: DebitAttempt) -> None:
-        attempt_id = attempt.pk
-        transaction.on_commit(lambda: self.deliver(attempt_id=attempt_id))
-
-    def deliver(self, *, attempt_id: int) -> None:
-        from ..models import DebitAttempt
-        from ..services.payments import handle_gateway_notification
-
-        attempt = DebitAttempt.objects.select_related("bank_card").get(pk=attempt_id)
-        body = self.notification_body(attempt=attempt)
-        timestamp = int(time.time())
-        handle_gateway_notification(
-            body=body,
-            signature=signing.sign(body, timestamp, settings.PAYMENT_GATEWAY_WEBHOOK_SECRET),
-            timestamp=str(timestamp),
-            remote_ip=None,
-            headers={"User-Agent": "sandbox-gateway"},
-        )
+        body = self.notification_body(attempt=attempt).decode()
+        transaction.on_commit(lambda: async_task(CHARGE_DELIVERY_TASK, body, group="gateway"))
 
     @staticmethod
     def notification_body(*, attempt: DebitAttempt) -> bytes:

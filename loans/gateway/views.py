@@ -5,7 +5,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from ..models import GatewayNotification
-from ..services import payments
+from ..services import webhooks
 
 Outcome = GatewayNotification.Outcome
 HTTP_STATUS = {
@@ -38,10 +38,10 @@ def _answer(handle, request):
 @csrf_exempt  # the caller is the gateway, authenticated by the HMAC signature instead
 @require_POST
 def webhook(request):
-    return _answer(payments.handle_gateway_notification, request)
+    return _answer(webhooks.handle_gateway_notification, request)
 
 
 @csrf_exempt  # as above
 @require_POST
 def refund_webhook(request):
-    return _answer(payments.handle_refund_notification, request)
+    return _answer(webhooks.handle_refund_notification, request)

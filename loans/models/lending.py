@@ -6,9 +6,10 @@ from django.conf import settings
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
-from .borrowers import MONEY, Borrower
+from .. import delinquency
+from .borrowers import MONEY, RATE, Borrower
 from .credit import CreditLine
-from .products import METHOD_LABELS, RATE, LoanProduct
+from .products import METHOD_LABELS, LoanProduct
 
 ZERO = Decimal("0.00")
 
@@ -50,6 +51,9 @@ class LoanApplication(models.Model):
         CANCELLED = "cancelled", _("Cancelled")
         DISBURSED = "disbursed", _("Disbursed")
 
+    # Still holding part of the credit line: waiting for review or for the signature.
+    OPEN_STATUSES = [Status.PENDING_REVIEW, Status.APPROVED]
+
     borrower = models.ForeignKey(
         Borrower, on_delete=models.PROTECT, related_name="applications", verbose_name=_("borrower")
     )
@@ -66,6 +70,14 @@ class LoanApplication(models.Model):
     # Why it went to review or was rejected (code) and what staff said.
     review_reason = models.CharField(_("why reviewed"), max_length=40, blank=True)
     decision_note = models.CharField(_("decision note"), max_length=300, blank=True)
+    # Rejected automatically as no longer eligible: the codes of the rules the borrower failed
+    # (loans.scoring; the words for them are in loans.reasons).
+    reason_codes = models.JSONField(
+        _("why not eligible"),
+        default=list,
+        db_default=models.Value([], output_field=models.JSONField()),  # set-based inserts
+        blank=True,
+    )
     # Cancelled: the CancelReason codes (a draw refused at signing or disbursement may fail
     # several checks at once).
     cancel_reasons = models.JSONField(
@@ -168,11 +180,12 @@ class Loan(models.Model):
         WRITTEN_OFF = "written_off", _("Written off")
 
     class Bucket(models.TextChoices):
-        CURRENT = "current", _("Current")
-        M1 = "M1", _("M1 (1–30 days)")
-        M2 = "M2", _("M2 (31–60 days)")
-        M3 = "M3", _("M3 (61–90 days)")
-        M4_PLUS = "M4+", _("M4+ (over 90 days)")
+        # The values are loans.delinquency's, where the bounds live.
+        CURRENT = delinquency.CURRENT, _("Current")
+        M1 = delinquency.M1, _("M1 (1–30 days)")
+        M2 = delinquency.M2, _("M2 (31–60 days)")
+        M3 = delinquency.M3, _("M3 (61–90 days)")
+        M4_PLUS = delinquency.M4_PLUS, _("M4+ (over 90 days)")
 
     borrower = models.ForeignKey(
         Borrower, on_delete=models.PROTECT, related_name="loans", verbose_name=_("borrower")
@@ -244,17 +257,54 @@ class Loan(models.Model):
         return f"L{self.pk} ¥{self.principal}"
 
 
+_COMPONENTS = ("principal", "interest", "penalty", "fee")
+
+
+def outstanding_sum(prefix: str = "") -> models.Expression:
+    """What an instalment still owes (all four components) as a query expression; ``prefix``
+    reaches it across a relation, e.g. ``"instalments__"`` from a loan."""
+    terms = [models.F(f"{prefix}{c}_due") - models.F(f"{prefix}{c}_paid") for c in _COMPONENTS]
+    total = terms[0]
+    for term in terms[1:]:
+        total = total + term
+    return total
+
+
+class InstalmentQuerySet(models.QuerySet):
+    def open(self):
+        """Not yet closed: not due yet, due, or overdue."""
+        return self.filter(status__in=OPEN_INSTALMENT_STATUSES)
+
+    def overdue(self):
+        return self.filter(status=InstalmentStatus.OVERDUE)
+
+    def with_outstanding(self, name: str = "outstanding"):
+        return self.annotate(**{name: outstanding_sum()})
+
+
+class InstalmentStatus(models.TextChoices):
+    PENDING = "pending", _("Not yet due")
+    DUE = "due", _("Due")
+    OVERDUE = "overdue", _("Overdue")
+    PAID = "paid", _("Paid")
+    SETTLED = "settled", _("Settled early")
+    # Closed by the loan's write-off: what it still owed moved to write-off ledger rows.
+    WRITTEN_OFF = "written_off", _("Written off")
+
+
+# Still owed or still to come; batch SQL builds its status lists from this too.
+OPEN_INSTALMENT_STATUSES = [
+    InstalmentStatus.PENDING,
+    InstalmentStatus.DUE,
+    InstalmentStatus.OVERDUE,
+]
+
+
 class Instalment(models.Model):
     """One monthly instalment: what is due and what has been paid, per component."""
 
-    class Status(models.TextChoices):
-        PENDING = "pending", _("Not yet due")
-        DUE = "due", _("Due")
-        OVERDUE = "overdue", _("Overdue")
-        PAID = "paid", _("Paid")
-        SETTLED = "settled", _("Settled early")
-        # Closed by the loan's write-off: what it still owed moved to write-off ledger rows.
-        WRITTEN_OFF = "written_off", _("Written off")
+    Status = InstalmentStatus
+    OPEN_STATUSES = OPEN_INSTALMENT_STATUSES
 
     loan = models.ForeignKey(
         Loan, on_delete=models.CASCADE, related_name="instalments", verbose_name=_("loan")
@@ -274,6 +324,8 @@ class Instalment(models.Model):
         _("status"), max_length=12, choices=Status.choices, default=Status.PENDING
     )
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
+
+    objects = InstalmentQuerySet.as_manager()
 
     class Meta:
         verbose_name = _("instalment")
@@ -296,14 +348,14 @@ class Instalment(models.Model):
             models.Index(
                 fields=["due_date"],
                 name="instalment_unpaid_due",
-                condition=models.Q(status__in=["pending", "due", "overdue"]),
+                condition=models.Q(status__in=OPEN_INSTALMENT_STATUSES),
             ),
             # Penalty accrual, days past due, cure and the day's figures read only the overdue
             # instalments: a few percent of the table.
             models.Index(
                 fields=["loan", "due_date"],
                 name="instalment_overdue",
-                condition=models.Q(status="overdue"),
+                condition=models.Q(status=InstalmentStatus.OVERDUE),
             ),
         ]
 

@@ -22,6 +22,17 @@ ADVISORY_LOCK_KEY = 4_242_001  # "end of day" in pg_advisory_xact_lock's key spa
 INSTALMENT = Instalment._meta.db_table
 LOAN = Loan._meta.db_table
 LEDGER = LoanTransaction._meta.db_table
+# The statuses, kind and bucket the statements write or compare, passed as query parameters.
+CHOICES = {
+    "pending": Instalment.Status.PENDING.value,
+    "due": Instalment.Status.DUE.value,
+    "overdue": Instalment.Status.OVERDUE.value,
+    "paid": Instalment.Status.PAID.value,
+    "active": Loan.Status.ACTIVE.value,
+    "written_off": Loan.Status.WRITTEN_OFF.value,
+    "penalty": LoanTransaction.Kind.PENALTY_ACCRUAL.value,
+    "current": delinquency.CURRENT,
+}
 
 
 _OWES_NOTHING = (
@@ -49,18 +60,23 @@ def _penalty_sql() -> tuple[str, str]:
     principal in fen × daily rate in millionths × multiplier in hundredths, rounded half up
     once per day (+ 0.5e8, integer division by 1e8), times the days not yet charged.
     """
+    # Charged from the later of the due date and the last accrual (penalty.accrual_days).
+    start = (
+        "CASE WHEN i.penalty_accrued_through > i.due_date "
+        "THEN i.penalty_accrued_through ELSE i.due_date END"
+    )
     condition = f"""
-        i.status = 'overdue' AND l.status = 'active'
+        i.status = %(overdue)s AND l.status = %(active)s
         AND i.principal_due > i.principal_paid
         AND {_days("%(d)s", "i.due_date")} > l.grace_days
-        AND COALESCE(i.penalty_accrued_through, i.due_date) < %(d)s
+        AND {start} < %(d)s
     """
     per_day = (
         f"(({_int('(i.principal_due - i.principal_paid) * 100')}"
         f" * {_int('l.daily_rate * 1000000')} * {_int('l.penalty_multiplier * 100')}"
         " + 50000000) / 100000000)"
     )
-    amount = f"({per_day} * {_days('%(d)s', 'COALESCE(i.penalty_accrued_through, i.due_date)')})"
+    amount = f"({per_day} * {_days('%(d)s', start)})"
     return condition, amount
 
 
@@ -86,7 +102,7 @@ def process_business_date(business_date: date) -> BusinessDay | None:
     """Run one date. None when it was already done (by this or another cluster)."""
     started = timezone.now()
     clock = time.monotonic()
-    params = {"d": business_date, "now": started}
+    params = {**CHOICES, "d": business_date, "now": started}
     with transaction.atomic(), connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
@@ -94,7 +110,8 @@ def process_business_date(business_date: date) -> BusinessDay | None:
             return None
         _execute(
             cursor,
-            f"UPDATE {INSTALMENT} SET status = 'due' WHERE status = 'pending' AND due_date = %(d)s",
+            f"UPDATE {INSTALMENT} SET status = %(due)s "
+            f"WHERE status = %(pending)s AND due_date = %(d)s",
             params,
         )
         # Past its date an instalment is overdue, unless it owes nothing: then it is paid
@@ -102,9 +119,9 @@ def process_business_date(business_date: date) -> BusinessDay | None:
         newly_overdue_instalments = _execute(
             cursor,
             f"UPDATE {INSTALMENT} SET "
-            f"status = CASE WHEN {_OWES_NOTHING} THEN 'paid' ELSE 'overdue' END, "
+            f"status = CASE WHEN {_OWES_NOTHING} THEN %(paid)s ELSE %(overdue)s END, "
             f"paid_on = CASE WHEN {_OWES_NOTHING} THEN COALESCE(paid_on, due_date) END "
-            f"WHERE status IN ('pending', 'due') AND due_date < %(d)s",
+            f"WHERE status IN (%(pending)s, %(due)s) AND due_date < %(d)s",
             params,
         )
         condition, amount = _penalty_sql()
@@ -119,7 +136,7 @@ def process_business_date(business_date: date) -> BusinessDay | None:
             f"""INSERT INTO {LEDGER}
                 (loan_id, instalment_id, kind, value_date, principal, interest, penalty, fee,
                  created_at, repayment_id)
-            SELECT i.loan_id, i.id, 'penalty', %(d)s, 0, 0, ROUND({amount} / 100.0, 2), 0,
+            SELECT i.loan_id, i.id, %(penalty)s, %(d)s, 0, 0, ROUND({amount} / 100.0, 2), 0,
                    %(now)s, NULL
             FROM {INSTALMENT} i JOIN {LOAN} l ON l.id = i.loan_id
             WHERE {condition} AND {amount} > 0""",
@@ -135,12 +152,12 @@ def process_business_date(business_date: date) -> BusinessDay | None:
         )
         oldest = (
             f"SELECT loan_id, {_days('%(d)s', 'MIN(due_date)')} AS dpd FROM {INSTALMENT} "
-            f"WHERE status = 'overdue' GROUP BY loan_id"
+            f"WHERE status = %(overdue)s GROUP BY loan_id"
         )
         newly_overdue = _scalar(
             cursor,
             f"SELECT COUNT(*) FROM ({oldest}) o JOIN {LOAN} l ON l.id = o.loan_id "
-            f"WHERE l.status = 'active' AND l.days_past_due = 0",
+            f"WHERE l.status = %(active)s AND l.days_past_due = 0",
             params,
         )
         _execute(
@@ -149,17 +166,18 @@ def process_business_date(business_date: date) -> BusinessDay | None:
             SET days_past_due = o.dpd, bucket = {_bucket("o.dpd")},
                 write_off_candidate = o.dpd > {delinquency.WRITE_OFF_DPD}
             FROM ({oldest}) AS o
-            WHERE l.id = o.loan_id AND l.status = 'active' AND l.days_past_due <> o.dpd""",
+            WHERE l.id = o.loan_id AND l.status = %(active)s AND l.days_past_due <> o.dpd""",
             params,
         )
         # A written-off loan has no overdue instalment left (they were closed as written off)
         # but is not cured: it keeps the DPD and bucket it was written off with.
         newly_cured = _execute(
             cursor,
-            f"""UPDATE {LOAN} SET days_past_due = 0, bucket = 'current', write_off_candidate = FALSE
-            WHERE days_past_due > 0 AND status <> 'written_off' AND NOT EXISTS (
+            f"""UPDATE {LOAN} SET days_past_due = 0, bucket = %(current)s,
+                write_off_candidate = FALSE
+            WHERE days_past_due > 0 AND status <> %(written_off)s AND NOT EXISTS (
                 SELECT 1 FROM {INSTALMENT} i
-                WHERE i.loan_id = {LOAN}.id AND i.status = 'overdue')""",
+                WHERE i.loan_id = {LOAN}.id AND i.status = %(overdue)s)""",
             params,
         )
         day = BusinessDay(
@@ -182,23 +200,25 @@ def _figures(cursor) -> dict:
     # off, so the overdue amounts leave them out too: that money is off the books.
     cursor.execute(
         f"SELECT bucket, COUNT(*), SUM(CASE WHEN write_off_candidate THEN 1 ELSE 0 END) "
-        f"FROM {LOAN} WHERE status = 'active' GROUP BY bucket"
+        f"FROM {LOAN} WHERE status = %(active)s GROUP BY bucket",
+        CHOICES,
     )
     counts = {bucket: (n, w) for bucket, n, w in cursor.fetchall()}
     cursor.execute(
         f"SELECT COALESCE(SUM(principal_due - principal_paid), 0), "
         f"COALESCE(SUM(interest_due - interest_paid), 0), "
         f"COALESCE(SUM(penalty_due - penalty_paid), 0) "
-        f"FROM {INSTALMENT} WHERE status = 'overdue'"
+        f"FROM {INSTALMENT} WHERE status = %(overdue)s",
+        CHOICES,
     )
     principal, interest, penalty = cursor.fetchone()
     fen = Decimal("0.01")
     return {
-        "loans_current": counts.get("current", (0, 0))[0],
-        "loans_m1": counts.get("M1", (0, 0))[0],
-        "loans_m2": counts.get("M2", (0, 0))[0],
-        "loans_m3": counts.get("M3", (0, 0))[0],
-        "loans_m4_plus": counts.get("M4+", (0, 0))[0],
+        "loans_current": counts.get(delinquency.CURRENT, (0, 0))[0],
+        "loans_m1": counts.get(delinquency.M1, (0, 0))[0],
+        "loans_m2": counts.get(delinquency.M2, (0, 0))[0],
+        "loans_m3": counts.get(delinquency.M3, (0, 0))[0],
+        "loans_m4_plus": counts.get(delinquency.M4_PLUS, (0, 0))[0],
         "write_off_candidates": sum(int(w or 0) for _, w in counts.values()),
         "overdue_principal": Decimal(str(principal)).quantize(fen),
         "overdue_interest": Decimal(str(interest)).quantize(fen),

@@ -37,7 +37,11 @@ from ..models.lending import CANCEL_REASON_MESSAGES, CancelReason
 MAX_OPEN_LOANS = 20
 CONTRACT_TEMPLATE = "contracts/loan_contract.html"
 CONTRACT_TEMPLATE_VERSION = "2026.1"
-OPEN_APPLICATION_STATUSES = [LoanApplication.Status.PENDING_REVIEW, LoanApplication.Status.APPROVED]
+
+
+def draw_daily_rate(*, line: CreditLine, product: LoanProduct) -> Decimal:
+    """The rate a draw is priced at: the borrower's line rate, never above the product's cap."""
+    return min(line.daily_rate, product.max_daily_rate)
 
 
 class DrawRefused(ValidationError):
@@ -95,7 +99,7 @@ def apply_for_loan(
     )
     if errors:
         raise ValidationError(errors)
-    daily_rate = min(line.daily_rate, product.max_daily_rate)
+    daily_rate = draw_daily_rate(line=line, product=product)
     application = LoanApplication(
         borrower=borrower,
         product=product,
@@ -117,7 +121,7 @@ def apply_for_loan(
     if not still_eligible.eligible:
         application.status = LoanApplication.Status.REJECTED
         application.review_reason = "not_eligible"
-        application.decision_note = ", ".join(still_eligible.reasons)
+        application.reason_codes = list(still_eligible.reasons)
         application.decided_at = timezone.now()
         application.save()
     elif amount > product.auto_approve_max_amount:
@@ -154,7 +158,7 @@ def reject_application(*, application: LoanApplication, actor, note: str) -> Loa
     application = _locked(application)
     if not note.strip():
         raise ValidationError({"note": _("Say why the application is rejected.")})
-    if application.status not in OPEN_APPLICATION_STATUSES:
+    if application.status not in LoanApplication.OPEN_STATUSES:
         raise ValidationError(_("Only an open application can be rejected."))
     if _is_signed(application):
         raise ValidationError(_("The borrower has signed: cancel the loan instead."))
@@ -170,7 +174,7 @@ def cancel_application(
     """Before disbursement the borrower (or staff for them) can walk away: the reserved amount
     returns to the line and the contract is void."""
     application = _locked(application)
-    if application.status not in OPEN_APPLICATION_STATUSES:
+    if application.status not in LoanApplication.OPEN_STATUSES:
         raise ValidationError(_("Only an application not yet disbursed can be cancelled."))
     _close(
         application,
@@ -282,12 +286,8 @@ def borrower_overdue(*, borrower, as_of: date) -> bool:
     if Loan.objects.filter(borrower=borrower, status=Loan.Status.WRITTEN_OFF).exists():
         return True
     oldest_unpaid = (
-        Instalment.objects.filter(
-            loan__borrower=borrower,
-            loan__status=Loan.Status.ACTIVE,
-            status__in=selectors.OPEN_STATUSES,
-            due_date__lt=as_of,
-        )
+        Instalment.objects.open()
+        .filter(loan__borrower=borrower, loan__status=Loan.Status.ACTIVE, due_date__lt=as_of)
         .order_by()
         .values("loan_id", "loan__grace_days")
         .annotate(oldest=Min("due_date"))
@@ -467,7 +467,7 @@ def _draw_errors(*, borrower, product, line, amount, term, method, as_of) -> dic
         errors["__all__"] = str(CANCEL_REASON_MESSAGES[CancelReason.BORROWER_OVERDUE])
     open_loans = Loan.objects.filter(borrower=borrower, status=Loan.Status.ACTIVE).count()
     open_apps = LoanApplication.objects.filter(
-        borrower=borrower, status__in=OPEN_APPLICATION_STATUSES
+        borrower=borrower, status__in=LoanApplication.OPEN_STATUSES
     ).count()
     if open_loans + open_apps >= MAX_OPEN_LOANS:
         errors["__all__"] = _("At most %(n)d loans can be open at once.") % {"n": MAX_OPEN_LOANS}

@@ -11,7 +11,7 @@ A refund at or below `settings.REFUND_APPROVAL_THRESHOLD` is sent when it is req
 above waits until a second person approves it (maker-checker: never the requester). Sending is
 a gateway request made after commit, with the refund's unique reference as the idempotency key.
 The result comes back only through the signed refund webhook
-(`payments.handle_refund_notification` → `record_refund_result`), which pays each refund once:
+(`webhooks.handle_refund_notification` → `record_refund_result`), which pays each refund once:
 its REFUND ledger row is unique to it.
 
 Every function that changes a loan's refunds locks the loan first, like postings and

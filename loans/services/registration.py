@@ -1,6 +1,6 @@
 """A person's own application for a credit line, from the portal: who are you → your line.
 
-The portal proves the mobile with a texted code first (`portal_login.verify_registration_code`)
+The portal proves the mobile with a texted code first (`login_codes.verify_registration_code`)
 and passes only a proven mobile here. The name is checked against the ID number by the
 identity-verification backend (`loans.identity`). A refusal never says whether the ID number
 already belongs to a borrower: it reads exactly like a failed identity check, and staff see
@@ -96,7 +96,7 @@ def apply_for_credit_line(
     borrower with both consents and assess, all in one transaction. The two outside services
     are called first, outside any transaction; a refusal leaves only a registration attempt.
 
-    `mobile` must have been proven by the caller (`portal_login.verify_registration_code`).
+    `mobile` must have been proven by the caller (`login_codes.verify_registration_code`).
     """
     name = name.strip()
     if not name:

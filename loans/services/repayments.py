@@ -26,7 +26,6 @@ from ..selectors import payoff_amount
 from . import refunds
 
 ZERO = Decimal("0.00")
-OPEN = [Instalment.Status.PENDING, Instalment.Status.DUE, Instalment.Status.OVERDUE]
 # What a posting may change on an instalment and on the loan; the reversal restores these.
 INSTALMENT_FIELDS = [
     "principal_due",
@@ -58,9 +57,10 @@ def post_repayment(
     external_id: str,
     value_date: date,
     actor=None,
-) -> Repayment:
-    """Post a payment exactly once per external transaction id: posting the same id again
-    returns the first result and changes nothing.
+) -> tuple[Repayment, bool]:
+    """Post a payment exactly once per external transaction id. Returns the repayment and
+    whether this call posted it: posting the same id again returns the first result, with
+    False, and changes nothing.
 
     A payment typed in by staff (`actor` given) may not exceed what settles the loan on its
     value date by more than `settings.MANUAL_POSTING_MARGIN`: beyond that it is a typing
@@ -69,7 +69,7 @@ def post_repayment(
     external_id = (external_id or "").strip()
     existing = _existing(external_id=external_id, loan=loan)
     if existing:
-        return existing
+        return existing, False
     try:
         with transaction.atomic():
             return _post(
@@ -84,7 +84,7 @@ def post_repayment(
         # Another worker posted the same id between our check and our insert.
         existing = _existing(external_id=external_id, loan=loan)
         if existing:
-            return existing
+            return existing, False
         raise
 
 
@@ -97,16 +97,16 @@ def _existing(*, external_id: str, loan: Loan) -> Repayment | None:
     return existing
 
 
-def _post(*, loan, amount, channel, external_id, value_date, actor) -> Repayment:
+def _post(*, loan, amount, channel, external_id, value_date, actor) -> tuple[Repayment, bool]:
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     existing = _existing(external_id=external_id, loan=loan)
     if existing:  # posted while we waited for the lock
-        return existing
+        return existing, False
     _check_posting(
         loan=loan, amount=amount, channel=channel, external_id=external_id, value_date=value_date
     )
     if loan.status == Loan.Status.WRITTEN_OFF:
-        return _post_recovery(
+        recovery = _post_recovery(
             loan=loan,
             amount=amount,
             channel=channel,
@@ -114,6 +114,7 @@ def _post(*, loan, amount, channel, external_id, value_date, actor) -> Repayment
             value_date=value_date,
             actor=actor,
         )
+        return recovery, True
     if actor is not None:
         _check_typed_amount(loan=loan, amount=amount, value_date=value_date)
     instalments = list(loan.instalments.select_for_update().order_by("number"))
@@ -137,7 +138,11 @@ def _post(*, loan, amount, channel, external_id, value_date, actor) -> Repayment
     bill = (
         None if settles else selectors.open_bill(loan=loan, instalments=instalments, on=value_date)
     )
-    due = [i for i in instalments if i.status in OPEN and (i.due_date <= value_date or i is bill)]
+    due = [
+        i
+        for i in instalments
+        if i.status in Instalment.OPEN_STATUSES and (i.due_date <= value_date or i is bill)
+    ]
     allocations, surplus = allocation.allocate(
         amount,
         [
@@ -181,7 +186,7 @@ def _post(*, loan, amount, channel, external_id, value_date, actor) -> Repayment
         repayment.fee += parts["fee"]
     repayment.principal = principal_paid
     loan.outstanding_principal -= principal_paid
-    if not any(i.status in OPEN for i in instalments):
+    if not any(i.status in Instalment.OPEN_STATUSES for i in instalments):
         loan.status, loan.settled_on = Loan.Status.SETTLED, value_date
         repayment.settled_loan = True
     repayment.save()
@@ -206,7 +211,7 @@ def _post(*, loan, amount, channel, external_id, value_date, actor) -> Repayment
     )
     if repayment.settled_loan:
         transaction.on_commit(lambda: signals.loan_settled.send(sender=Loan, loan=loan))
-    return repayment
+    return repayment, True
 
 
 def _check_posting(*, loan, amount, channel, external_id, value_date) -> None:
@@ -322,9 +327,9 @@ def accrue_penalty(*, loan: Loan, instalments: list[Instalment], through: date) 
     """Charge penalty interest on one loan's overdue instalments for every day not yet charged
     up to `through` (the end-of-day run does the same for all loans in one statement)."""
     total = ZERO
-    rows = []
+    rows, charged = [], []
     for inst in instalments:
-        if inst.status not in OPEN or not inst.principal_outstanding:
+        if inst.status not in Instalment.OPEN_STATUSES or not inst.principal_outstanding:
             continue
         days = penalty.accrual_days(
             due_date=inst.due_date,
@@ -342,20 +347,20 @@ def accrue_penalty(*, loan: Loan, instalments: list[Instalment], through: date) 
         )
         inst.penalty_due += charge
         inst.penalty_accrued_through = through
+        charged.append(inst)
         total += charge
-        rows.append(
-            LoanTransaction(
-                loan=loan,
-                instalment=inst,
-                kind=LoanTransaction.Kind.PENALTY_ACCRUAL,
-                value_date=through,
-                penalty=charge,
+        if charge:  # as end of day: a day charged at 0.00 moves the date but writes no row
+            rows.append(
+                LoanTransaction(
+                    loan=loan,
+                    instalment=inst,
+                    kind=LoanTransaction.Kind.PENALTY_ACCRUAL,
+                    value_date=through,
+                    penalty=charge,
+                )
             )
-        )
-    if rows:
-        Instalment.objects.bulk_update(
-            [r.instalment for r in rows], ["penalty_due", "penalty_accrued_through"]
-        )
+    if charged:
+        Instalment.objects.bulk_update(charged, ["penalty_due", "penalty_accrued_through"])
         LoanTransaction.objects.bulk_create(rows)
     return total
 
@@ -555,7 +560,7 @@ def _recharge_penalty(*, loan: Loan, instalments, repayment: Repayment) -> None:
     rows = []
     for inst in instalments:
         days = 0
-        if inst.status in OPEN and loan.status == Loan.Status.ACTIVE:
+        if inst.status in Instalment.OPEN_STATUSES and loan.status == Loan.Status.ACTIVE:
             days = penalty.days_charged_between(
                 due_date=inst.due_date, after=after, through=through, grace_days=loan.grace_days
             )

@@ -23,7 +23,7 @@ from django.utils.translation import gettext as _
 from .. import delinquency, selectors, signals
 from ..fields import in_fen
 from ..models import CreditLine, CreditLineEvent, Instalment, Loan, LoanTransaction, WriteOff
-from .repayments import OPEN, accrue_penalty
+from .repayments import accrue_penalty
 
 logger = logging.getLogger("loans.write_offs")
 
@@ -37,7 +37,7 @@ def days_past_due(*, loan: Loan, instalments: list[Instalment], on: date) -> int
     unpaid = [
         i.due_date
         for i in instalments
-        if i.status in OPEN and i.due_date < on and i.total_outstanding > 0
+        if i.status in Instalment.OPEN_STATUSES and i.due_date < on and i.total_outstanding > 0
     ]
     return (on - min(unpaid)).days if unpaid else 0
 
@@ -174,7 +174,7 @@ def _write_off_rows(*, loan: Loan, instalments: list[Instalment], on: date) -> l
     running = period.future[0].pk if period.future else None
     rows = []
     for inst in instalments:
-        if inst.status not in OPEN:
+        if inst.status not in Instalment.OPEN_STATUSES:
             continue
         if inst.pk in future:
             inst.interest_due = inst.interest_paid + (period.interest if inst.pk == running else 0)

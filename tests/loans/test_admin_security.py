@@ -427,7 +427,7 @@ def test_a_staff_posting_above_the_payoff_plus_margin_is_refused_saying_what_is_
     assert f"¥{owed:.2f}" in refused.value.message_dict["amount"][0]
     assert not Repayment.objects.exists()
 
-    at_margin = post_repayment(
+    at_margin, _ = post_repayment(
         loan=loan,
         amount=owed + Decimal("100.00"),
         channel="counter",
@@ -458,7 +458,7 @@ def test_money_the_gateway_received_is_always_booked_the_excess_to_refund():
     loan = factories.loan(on=DAY)
     on = DAY + timedelta(days=20)
     owed = selectors.payoff_amount(loan=loan, on=on)
-    received = post_repayment(
+    received, _ = post_repayment(
         loan=loan,
         amount=Decimal("99999999999.99"),
         channel="auto_debit",

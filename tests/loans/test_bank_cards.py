@@ -17,7 +17,7 @@ from django.utils import translation
 from loans import signals
 from loans.models import BankCard, Loan, LoanTransaction
 from loans.models.payments import CardBinding
-from loans.services import credit, lending, payments
+from loans.services import cards, credit, lending, payments
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -51,7 +51,7 @@ def borrower():
 
 def start(borrower, number, capture, **kwargs):
     with capture(execute=True):
-        return payments.start_card_binding(
+        return cards.start_card_binding(
             borrower=borrower, bank_name="招商银行", card_number=number, **kwargs
         )
 
@@ -72,15 +72,15 @@ def test_a_texted_code_proves_the_card_and_only_its_hash_is_kept(
     life = binding.expires_at - binding.created_at
     assert timedelta(minutes=5) - timedelta(seconds=1) < life <= timedelta(minutes=5)
 
-    card = payments.confirm_card_binding(binding=binding, code=sent["code"])
+    card = cards.confirm_card_binding(binding=binding, code=sent["code"])
     assert card.is_verified and card.is_default and card.number == number
     assert card.holder_name == borrower.name and card.masked == f"招商银行 ****{number[-4:]}"
     assert card.gateway_token.startswith("sbx-card-") and number not in card.gateway_token
     binding.refresh_from_db()
     assert binding.card == card and binding.number == ""  # the number lives on the card only
-    assert payments.default_card(borrower=borrower) == card
+    assert cards.default_card(borrower=borrower) == card
     with pytest.raises(ValidationError, match="wrong or has expired"):  # used once
-        payments.confirm_card_binding(binding=binding, code=sent["code"])
+        cards.confirm_card_binding(binding=binding, code=sent["code"])
     assert BankCard.objects.count() == 1
 
 
@@ -92,11 +92,11 @@ def test_five_wrong_tries_and_the_right_code_no_longer_works(
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(5):
         with pytest.raises(ValidationError, match="wrong or has expired"):
-            payments.confirm_card_binding(binding=binding, code=wrong)
+            cards.confirm_card_binding(binding=binding, code=wrong)
     binding.refresh_from_db()
     assert binding.attempts == 5  # each wrong try was counted and kept
     with pytest.raises(ValidationError, match="wrong or has expired"):
-        payments.confirm_card_binding(binding=binding, code=code)
+        cards.confirm_card_binding(binding=binding, code=code)
     assert not BankCard.objects.exists()
 
 
@@ -106,15 +106,15 @@ def test_the_code_lasts_five_minutes_and_a_new_one_replaces_it(
     binding = start(borrower, factories.card_number(), django_capture_on_commit_callbacks)
     old_code = card_codes[-1]["code"]
     with pytest.raises(ValidationError, match="less than a minute ago"):
-        payments.resend_card_code(binding=binding)  # at most one code a minute
+        cards.resend_card_code(binding=binding)  # at most one code a minute
     today.shift(timedelta(minutes=6))
     with pytest.raises(ValidationError, match="wrong or has expired"):
-        payments.confirm_card_binding(binding=binding, code=old_code)
+        cards.confirm_card_binding(binding=binding, code=old_code)
     with django_capture_on_commit_callbacks(execute=True):
-        fresh = payments.resend_card_code(binding=binding)
+        fresh = cards.resend_card_code(binding=binding)
     binding.refresh_from_db()
     assert binding.used_at is not None and binding.number == ""
-    card = payments.confirm_card_binding(binding=fresh, code=card_codes[-1]["code"])
+    card = cards.confirm_card_binding(binding=fresh, code=card_codes[-1]["code"])
     assert card.is_verified
 
 
@@ -139,19 +139,19 @@ def test_only_a_valid_card_in_the_borrowers_own_name_not_bound_elsewhere(
     for change, field in cases:
         args = {"bank_name": "招商银行", "card_number": number, **change}
         with pytest.raises(ValidationError) as exc:
-            payments.start_card_binding(borrower=borrower, **args)
+            cards.start_card_binding(borrower=borrower, **args)
         assert field in exc.value.message_dict, change
     # Spaces, and a middle dot written another way, are the same name.
     minority = factories.borrower(name="买买提·艾力")
-    payments.start_card_binding(
+    cards.start_card_binding(
         borrower=minority, bank_name="招商银行", card_number=number, holder_name="买买提•艾力 "
     )
     factories.bank_card(borrower, number=number)
     with pytest.raises(ValidationError) as mine:
-        payments.start_card_binding(borrower=borrower, bank_name="招商银行", card_number=number)
+        cards.start_card_binding(borrower=borrower, bank_name="招商银行", card_number=number)
     assert "already bound" in " ".join(mine.value.messages)
     with pytest.raises(ValidationError) as theirs:
-        payments.start_card_binding(borrower=minority, bank_name="招商银行", card_number=number)
+        cards.start_card_binding(borrower=minority, bank_name="招商银行", card_number=number)
     assert "cannot be bound to your account" in " ".join(theirs.value.messages)
     assert CardBinding.objects.filter(borrower=borrower).count() == 0
 
@@ -159,19 +159,19 @@ def test_only_a_valid_card_in_the_borrowers_own_name_not_bound_elsewhere(
 def test_only_a_verified_bound_card_can_be_the_default(borrower):
     first = factories.bank_card(borrower)
     second = factories.bank_card(borrower, make_default=False)
-    assert payments.default_card(borrower=borrower) == first
-    payments.set_default_card(card=second)
+    assert cards.default_card(borrower=borrower) == first
+    cards.set_default_card(card=second)
     first.refresh_from_db()
-    assert not first.is_default and payments.default_card(borrower=borrower) == second
+    assert not first.is_default and cards.default_card(borrower=borrower) == second
     legacy = BankCard.objects.create(
         borrower=borrower, bank_name="工商银行", last4="1111", gateway_token="old"
     )
     with pytest.raises(ValidationError, match="not been verified"):
-        payments.set_default_card(card=legacy)
-    payments.unbind_bank_card(card=second)
+        cards.set_default_card(card=legacy)
+    cards.unbind_bank_card(card=second)
     with pytest.raises(ValidationError, match="no longer bound"):
-        payments.set_default_card(card=second)
-    assert payments.default_card(borrower=borrower) is None
+        cards.set_default_card(card=second)
+    assert cards.default_card(borrower=borrower) is None
 
 
 def test_auto_debit_charges_the_default_verified_card(borrower, settings):
@@ -212,7 +212,7 @@ def test_binding_in_the_portal_then_signing_the_waiting_contract(
         product=factories.product(),
         amount=Decimal("3000"),
         term=10,
-        method="equal_installment",
+        method="equal_instalment",
     )
     contract_url = reverse("portal:contract", args=[application.contract.number])
     log_in(client, borrower)
@@ -291,7 +291,7 @@ def test_the_default_card_is_chosen_in_the_portal(client, borrower):
     assert reverse("portal:make_default_card", args=[second.pk]) in page
     assert reverse("portal:make_default_card", args=[first.pk]) not in page  # already default
     client.post(reverse("portal:make_default_card", args=[second.pk]))
-    assert payments.default_card(borrower=borrower) == second
+    assert cards.default_card(borrower=borrower) == second
 
 
 def test_bad_card_input_is_a_message_not_an_error(client, borrower):

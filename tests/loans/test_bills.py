@@ -10,9 +10,9 @@ import time_machine
 
 from loans import reconcile, selectors
 from loans.models import Instalment, Loan
-from loans.views.onboarding import BORROWER_SESSION_KEY
 from notifications.models import SmsMessage
 from notifications.reminders import queue_reminders
+from portal.session import BORROWER_SESSION_KEY
 from tests.loans.test_repayments import make_loan, pay
 
 pytestmark = pytest.mark.django_db

@@ -35,9 +35,10 @@ def eod(day):
 
 def pay(loan, amount, on, ext):
     with time_machine.travel(on):
-        return post_repayment(
+        repayment, _ = post_repayment(
             loan=loan, amount=Decimal(amount), channel="bank_card", external_id=ext, value_date=on
         )
+    return repayment
 
 
 def first(loan) -> Instalment:

@@ -7,7 +7,7 @@ import json
 import logging
 import threading
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from datetime import time as dt_time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -19,10 +19,11 @@ from django.core.exceptions import ValidationError
 from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.module_loading import import_string
 from stdnum import luhn
 
 from loans import reconcile
-from loans.gateway import signing
+from loans.gateway import sandbox, signing
 from loans.gateway.base import GatewayBackend
 from loans.models import (
     BankCard,
@@ -33,9 +34,9 @@ from loans.models import (
     Repayment,
 )
 from loans.models.payments import card_number_index
+from loans.services import cards, payments, webhooks
 from loans.services import credit as credit_services
 from loans.services import lending as lending_services
-from loans.services import payments
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -65,12 +66,26 @@ def recording_gateway(settings):
 
 
 @pytest.fixture
+def gateway_queue(monkeypatch):
+    """The sandbox queues its signed answers for the task cluster; here each is delivered the
+    moment it is queued, and remembered."""
+    queued = []
+
+    def deliver_now(func, *args, **kwargs):
+        queued.append((func, *args))
+        import_string(func)(*args)
+
+    monkeypatch.setattr(sandbox, "async_task", deliver_now)
+    return queued
+
+
+@pytest.fixture
 def loan():
     """A disbursed ¥10,000 loan over 10 equal instalments, built the way staff build one, paid
     to the borrower's verified card."""
     borrower = factories.borrower(income="20000", debts="1000", activity=90)
     credit_services.assess_credit(borrower=borrower)
-    payments.bind_bank_card(
+    cards.bind_bank_card(
         borrower=borrower,
         bank_name="建设银行",
         card_number=card_number("622700123456789012"),
@@ -82,7 +97,7 @@ def loan():
         product=product,
         amount=Decimal("10000.00"),
         term=10,
-        method="equal_installment",
+        method="equal_instalment",
     )
     lending_services.sign_contract(
         contract=application.contract, ip_address="10.0.0.8", user_agent="pytest"
@@ -92,7 +107,7 @@ def loan():
 
 @pytest.fixture
 def card(loan):
-    return payments.bind_bank_card(
+    return cards.bind_bank_card(
         borrower=loan.borrower,
         bank_name="招商银行",
         card_number=card_number(),
@@ -336,7 +351,7 @@ def test_each_slot_is_charged_once(
 
 
 def test_no_default_card_means_no_attempt(loan, recording_gateway):
-    payments.unbind_bank_card(card=payments.default_card(borrower=loan.borrower))
+    cards.unbind_bank_card(card=cards.default_card(borrower=loan.borrower))
     due = loan.instalments.get(number=1)
     assert (
         payments.request_auto_debit(
@@ -352,7 +367,7 @@ def test_no_default_card_means_no_attempt(loan, recording_gateway):
 
 
 def test_the_sandbox_collects_and_posts_one_repayment(
-    loan, card, django_capture_on_commit_callbacks, on_due_date
+    loan, card, gateway_queue, django_capture_on_commit_callbacks, on_due_date
 ):
     due = loan.instalments.get(number=1)
     on_due_date(due.due_date)
@@ -370,16 +385,45 @@ def test_the_sandbox_collects_and_posts_one_repayment(
     due.refresh_from_db()
     assert due.total_outstanding == 0
 
-    # Charging the same attempt again is answered as a re-delivery: still one repayment.
-    from loans.gateway.sandbox import SandboxGateway
+    # The answer came through the queue, to the charge webhook's handler.
+    assert [func for func, _ in gateway_queue] == [sandbox.CHARGE_DELIVERY_TASK]
 
-    SandboxGateway().deliver(attempt_id=attempt.pk)
-    assert Repayment.objects.count() == 1
+    # Charging the same attempt again is answered as a re-delivery: still one repayment.
+    with django_capture_on_commit_callbacks(execute=True):
+        sandbox.SandboxGateway().charge(attempt=attempt)
+    assert len(gateway_queue) == 2 and Repayment.objects.count() == 1
     assert GatewayNotification.objects.order_by("-id").first().outcome == Outcome.DUPLICATE
 
 
-def test_the_sandbox_fails_a_card_ending_0000(loan, django_capture_on_commit_callbacks):
-    payments.bind_bank_card(
+def test_the_sandbox_answers_a_charge_only_when_its_queued_delivery_runs(
+    loan, card, monkeypatch, django_capture_on_commit_callbacks, on_due_date
+):
+    due = loan.instalments.get(number=1)
+    on_due_date(due.due_date)
+    queued = []
+    monkeypatch.setattr(sandbox, "async_task", lambda func, *args, **kw: queued.append(args))
+    with django_capture_on_commit_callbacks(execute=True):
+        attempt = payments.request_auto_debit(
+            loan=loan, business_date=due.due_date, slot=Slot.DUE_MORNING, amount=due.total_due
+        )
+    attempt.refresh_from_db()
+    assert attempt.status == DebitAttempt.Status.REQUESTED and len(queued) == 1
+    assert not Repayment.objects.exists() and not GatewayNotification.objects.exists()
+
+    # Delivered an hour later, beyond the webhook's tolerance: signed when delivered, it is
+    # still accepted, through the same checks as POST /gateway/webhook/.
+    with time_machine.travel(timezone.now() + timedelta(hours=1)):
+        assert import_string(sandbox.CHARGE_DELIVERY_TASK)(*queued[0]).startswith("accepted")
+    attempt.refresh_from_db()
+    assert attempt.status == DebitAttempt.Status.SUCCEEDED
+    assert attempt.repayment == Repayment.objects.get(loan=loan)
+    assert GatewayNotification.objects.get().headers["User-Agent"] == "sandbox-gateway"
+
+
+def test_the_sandbox_fails_a_card_ending_0000(
+    loan, gateway_queue, django_capture_on_commit_callbacks
+):
+    cards.bind_bank_card(
         borrower=loan.borrower,
         bank_name="工商银行",
         card_number=_luhn_number_ending("0000"),
@@ -412,20 +456,20 @@ def _luhn_number_ending(last4: str) -> str:
 
 def test_binding_refuses_a_number_failing_luhn_and_keeps_the_number_encrypted(loan):
     good = card_number()
-    payout_card = payments.default_card(borrower=loan.borrower)
+    payout_card = cards.default_card(borrower=loan.borrower)
     bad = good[:-1] + str((int(good[-1]) + 1) % 10)
     with pytest.raises(ValidationError) as exc:
-        payments.bind_bank_card(
+        cards.bind_bank_card(
             borrower=loan.borrower, bank_name="招商银行", card_number=bad, token="tok-x"
         )
     assert "card_number" in exc.value.message_dict
     with pytest.raises(ValidationError):
-        payments.bind_bank_card(
+        cards.bind_bank_card(
             borrower=loan.borrower, bank_name="招商银行", card_number="1234", token="tok-x"
         )
     assert list(BankCard.objects.all()) == [payout_card]
     with pytest.raises(ValidationError) as other_name:
-        payments.bind_bank_card(
+        cards.bind_bank_card(
             borrower=loan.borrower,
             bank_name="招商银行",
             card_number=good,
@@ -435,7 +479,7 @@ def test_binding_refuses_a_number_failing_luhn_and_keeps_the_number_encrypted(lo
     assert "holder_name" in other_name.value.message_dict
 
     spaced = " ".join(good[i : i + 4] for i in range(0, len(good), 4))
-    first = payments.bind_bank_card(
+    first = cards.bind_bank_card(
         borrower=loan.borrower, bank_name="招商银行", card_number=spaced, token="tok-1"
     )
     assert first.last4 == good[-4:] and first.is_default and first.verified_at
@@ -447,7 +491,7 @@ def test_binding_refuses_a_number_failing_luhn_and_keeps_the_number_encrypted(lo
     assert not any(good in str(v) or good[:12] in str(v) for v in stored)
     assert BankCard.objects.get(number_index=card_number_index(good)) == first
 
-    second = payments.bind_bank_card(
+    second = cards.bind_bank_card(
         borrower=loan.borrower,
         bank_name="工商银行",
         card_number=_luhn_number_ending("4321"),
@@ -455,13 +499,13 @@ def test_binding_refuses_a_number_failing_luhn_and_keeps_the_number_encrypted(lo
     )
     first.refresh_from_db()
     assert second.is_default and not first.is_default
-    assert payments.default_card(borrower=loan.borrower) == second
+    assert cards.default_card(borrower=loan.borrower) == second
     with pytest.raises(ValidationError):  # the same gateway token twice
-        payments.bind_bank_card(
+        cards.bind_bank_card(
             borrower=loan.borrower, bank_name="工商银行", card_number=good, token="tok-2"
         )
-    payments.unbind_bank_card(card=second)
-    assert payments.default_card(borrower=loan.borrower) is None
+    cards.unbind_bank_card(card=second)
+    assert cards.default_card(borrower=loan.borrower) is None
 
 
 # --- Admin ----------------------------------------------------------------------------------
@@ -501,7 +545,7 @@ def test_two_simultaneous_deliveries_of_one_event_post_once(attempt, on_due_date
     def deliver_once():
         try:
             barrier.wait()
-            n = payments.handle_gateway_notification(
+            n = webhooks.handle_gateway_notification(
                 body=body, signature=sig, timestamp=str(ts), remote_ip="203.0.113.7"
             )
             outcomes.append(n.outcome)

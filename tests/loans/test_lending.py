@@ -49,7 +49,7 @@ def test_an_application_within_the_rules_is_approved_with_a_contract_and_reserve
     b, line = line_for()
     p = factories.product()
     app = lending.apply_for_loan(
-        borrower=b, product=p, amount=Decimal("10000"), term=10, method="equal_installment"
+        borrower=b, product=p, amount=Decimal("10000"), term=10, method="equal_instalment"
     )
     assert app.status == LoanApplication.Status.APPROVED
     line.refresh_from_db()
@@ -74,7 +74,7 @@ def test_an_application_within_the_rules_is_approved_with_a_contract_and_reserve
 )
 def test_a_draw_outside_the_product_is_refused_and_nothing_is_written(change, field):
     b, line = line_for()
-    args = {"amount": Decimal("1000"), "term": 10, "method": "equal_installment", **change}
+    args = {"amount": Decimal("1000"), "term": 10, "method": "equal_instalment", **change}
     with pytest.raises(ValidationError) as exc:
         lending.apply_for_loan(borrower=b, product=factories.product(), **args)
     assert field in exc.value.message_dict
@@ -88,13 +88,13 @@ def test_more_than_the_available_amount_or_a_frozen_line_is_refused():
     p = factories.product(max_amount=Decimal("200000"), auto_approve_max_amount=Decimal("200000"))
     with pytest.raises(ValidationError) as over:
         lending.apply_for_loan(
-            borrower=b, product=p, amount=line.limit + 100, term=10, method="equal_installment"
+            borrower=b, product=p, amount=line.limit + 100, term=10, method="equal_instalment"
         )
     assert "amount" in over.value.message_dict
     CreditLine.objects.filter(pk=line.pk).update(status="frozen")
     with pytest.raises(ValidationError):
         lending.apply_for_loan(
-            borrower=b, product=p, amount=Decimal("100"), term=10, method="equal_installment"
+            borrower=b, product=p, amount=Decimal("100"), term=10, method="equal_instalment"
         )
 
 
@@ -103,11 +103,11 @@ def test_at_most_20_loans_open_at_once():
     p = factories.product()
     for _ in range(20):
         lending.apply_for_loan(
-            borrower=b, product=p, amount=Decimal("100"), term=10, method="equal_installment"
+            borrower=b, product=p, amount=Decimal("100"), term=10, method="equal_instalment"
         )
     with pytest.raises(ValidationError) as exc:
         lending.apply_for_loan(
-            borrower=b, product=p, amount=Decimal("100"), term=10, method="equal_installment"
+            borrower=b, product=p, amount=Decimal("100"), term=10, method="equal_instalment"
         )
     assert "20" in " ".join(exc.value.messages)
 
@@ -121,9 +121,11 @@ def test_a_borrower_no_longer_eligible_is_rejected_with_the_reasons():
         product=factories.product(),
         amount=Decimal("1000"),
         term=10,
-        method="equal_installment",
+        method="equal_instalment",
     )
-    assert app.status == LoanApplication.Status.REJECTED and "income" in app.decision_note
+    assert app.status == LoanApplication.Status.REJECTED and app.review_reason == "not_eligible"
+    app.refresh_from_db()
+    assert "income" in app.reason_codes and app.decision_note == ""  # the note is for staff
     line.refresh_from_db()
     assert line.reserved_amount == 0
 
@@ -133,14 +135,14 @@ def test_a_large_draw_waits_for_review_then_approve_or_reject():
     p = factories.product(auto_approve_max_amount=Decimal("5000"))
     staff = factories.staff(superuser=True)
     app = lending.apply_for_loan(
-        borrower=b, product=p, amount=Decimal("8000"), term=10, method="equal_installment"
+        borrower=b, product=p, amount=Decimal("8000"), term=10, method="equal_instalment"
     )
     assert app.status == LoanApplication.Status.PENDING_REVIEW and app.review_reason
     assert not Contract.objects.filter(application=app).exists()
     app = lending.approve_application(application=app, actor=staff)
     assert app.status == LoanApplication.Status.APPROVED and app.contract.pk
     other = lending.apply_for_loan(
-        borrower=b, product=p, amount=Decimal("9000"), term=10, method="equal_installment"
+        borrower=b, product=p, amount=Decimal("9000"), term=10, method="equal_instalment"
     )
     with pytest.raises(ValidationError):
         lending.reject_application(application=other, actor=staff, note="")
@@ -181,7 +183,7 @@ def test_disbursement_needs_a_signature_then_draws_the_line_and_writes_the_ledge
         product=factories.product(),
         amount=Decimal("10000"),
         term=10,
-        method="equal_installment",
+        method="equal_instalment",
     )
     with pytest.raises(ValidationError):
         lending.disburse_loan(application=app)
@@ -214,7 +216,7 @@ def test_cancelling_before_disbursement_restores_everything():
         product=factories.product(),
         amount=Decimal("5000"),
         term=10,
-        method="equal_installment",
+        method="equal_instalment",
     )
     lending.sign_contract(contract=app.contract, ip_address=None, user_agent="")
     lending.cancel_application(application=app, note="changed my mind")

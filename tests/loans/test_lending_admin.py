@@ -67,18 +67,19 @@ def apply(amount="10000", *, review=False):
     CreditLine.objects.filter(borrower=b).update(daily_rate=Decimal("0.0005"))
     product = factories.product(auto_approve_max_amount=Decimal("5000" if review else "50000"))
     return lending.apply_for_loan(
-        borrower=b, product=product, amount=Decimal(amount), term=10, method="equal_installment"
+        borrower=b, product=product, amount=Decimal(amount), term=10, method="equal_instalment"
     )
 
 
 def pay(loan, amount="500", ext=None):
-    return post_repayment(
+    repayment, _ = post_repayment(
         loan=loan,
         amount=Decimal(amount),
         channel="wechat_pay",
         external_id=ext or f"WX-{loan.pk}-{amount}",
         value_date=DAY,
     )
+    return repayment
 
 
 def action_names(response) -> list[str]:
@@ -153,7 +154,7 @@ def product_data(**changes):
     return {
         "code": "wld",
         "name": "微粒贷",
-        "methods": ["equal_installment", "equal_principal"],
+        "methods": ["equal_instalment", "equal_principal"],
         "terms": "5, 10, 20",
         "min_amount": "100",
         "max_amount": "200000",
@@ -191,7 +192,7 @@ def test_a_product_over_the_apr_cap_is_refused_on_the_form_and_a_valid_one_saves
     assert response.status_code == 302
     product = LoanProduct.objects.get(code="wld")
     assert product.terms == [5, 10]
-    assert product.methods == ["equal_installment", "equal_principal"]
+    assert product.methods == ["equal_instalment", "equal_principal"]
     listing = client.get(url_of(LoanProduct)).content.decode()
     assert "0.0500%" in listing and "18.01%" in listing  # worst APR: ¥100 rounds up
     change = client.get(url_of(LoanProduct, "change", product.pk)).content.decode()

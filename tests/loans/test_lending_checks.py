@@ -56,7 +56,7 @@ def draw():
         product=product,
         amount=AMOUNT,
         term=5,
-        method="equal_installment",
+        method="equal_instalment",
         as_of=APPLIED,
     )
     assert application.status == LoanApplication.Status.APPROVED
@@ -249,7 +249,7 @@ def test_one_day_overdue_is_within_grace_two_days_is_not():
             product=loan.product,
             amount=Decimal("1000"),
             term=10,
-            method="equal_installment",
+            method="equal_instalment",
             as_of=due + timedelta(days=2),
         )
     assert "overdue" in " ".join(exc.value.messages)
@@ -257,9 +257,9 @@ def test_one_day_overdue_is_within_grace_two_days_is_not():
 
 def test_without_a_verified_card_nothing_is_signed_until_one_is_bound(draw):
     pay_other_loan(draw)
-    from loans.services import payments
+    from loans.services import cards
 
-    payments.unbind_bank_card(card=payments.default_card(borrower=draw["borrower"]))
+    cards.unbind_bank_card(card=cards.default_card(borrower=draw["borrower"]))
     contract = draw["application"].contract
     with pytest.raises(lending.NoPayoutCard):
         lending.sign_and_disburse(contract=contract, ip_address=None, user_agent="")
@@ -294,9 +294,9 @@ def test_the_portal_shows_why_a_draw_was_refused(client, draw):
 
 def test_the_contract_page_asks_for_a_card_first(client, draw):
     pay_other_loan(draw)
-    from loans.services import payments
+    from loans.services import cards
 
-    payments.unbind_bank_card(card=payments.default_card(borrower=draw["borrower"]))
+    cards.unbind_bank_card(card=cards.default_card(borrower=draw["borrower"]))
     log_in(client, draw["borrower"])
     number = draw["application"].contract.number
     url = reverse("portal:contract", args=[number])
@@ -337,7 +337,7 @@ def test_two_tabs_two_draws_the_borrower_cancels_one_once(
     product = factories.product(auto_approve_max_amount=Decimal("20000"))
     first, second = (
         lending.apply_for_loan(
-            borrower=b, product=product, amount=Decimal("8000"), term=10, method="equal_installment"
+            borrower=b, product=product, amount=Decimal("8000"), term=10, method="equal_instalment"
         )
         for _ in range(2)
     )
@@ -389,7 +389,7 @@ def test_staff_cancel_for_the_borrower_through_the_same_service():
         product=factories.product(),
         amount=Decimal("3000"),
         term=10,
-        method="equal_installment",
+        method="equal_instalment",
     )
     staff = factories.staff(superuser=True)
     lending.cancel_application(application=app, actor=staff, note="borrower phoned")
@@ -443,7 +443,7 @@ def test_two_simultaneous_cancels_release_the_reservation_once():
         product=factories.product(),
         amount=Decimal("8000"),
         term=10,
-        method="equal_installment",
+        method="equal_instalment",
     )
     results = _at_once(lambda: lending.cancel_application(application=app))
     assert sorted(type(r).__name__ for r in results) == ["LoanApplication", "ValidationError"]
@@ -461,7 +461,7 @@ def test_two_simultaneous_signatures_pay_out_once():
         product=factories.product(),
         amount=Decimal("8000"),
         term=10,
-        method="equal_installment",
+        method="equal_instalment",
     )
     contract = app.contract
     results = _at_once(

@@ -20,7 +20,7 @@ WORKED_EXAMPLE = [
     "--daily-rate",
     "0.0005",
     "--method",
-    "equal_installment",
+    "equal_instalment",
     "--start",
     "2026-01-15",
 ]
@@ -40,7 +40,7 @@ def test_json_reproduces_the_worked_example_to_the_fen():
     assert result["total_payment"] == "10843.41"
     assert result["amount"] == "10000.00"
     assert result["term"] == 10
-    assert result["method"] == "equal_installment"
+    assert result["method"] == "equal_instalment"
     assert result["daily_rate"] == "0.0005"
     rows = result["instalments"]
     assert [row["number"] for row in rows] == list(range(1, 11))

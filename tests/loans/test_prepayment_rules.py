@@ -16,7 +16,6 @@ from loans.services.end_of_day import process_business_date, run_end_of_day
 from tests.loans.test_repayments import DRAWN, make_loan, pay
 
 pytestmark = pytest.mark.django_db
-OPEN = [Instalment.Status.PENDING, Instalment.Status.DUE, Instalment.Status.OVERDUE]
 
 
 def still_owed(inst: Instalment) -> Decimal:
@@ -24,7 +23,7 @@ def still_owed(inst: Instalment) -> Decimal:
 
 
 def test_equal_instalments_pay_the_same_after_a_prepayment():
-    loan = make_loan(method="equal_installment", term=10)  # ¥10,000, drawn 2026-01-15
+    loan = make_loan(method="equal_instalment", term=10)  # ¥10,000, drawn 2026-01-15
     pay(loan, "1084.34", date(2026, 2, 15))
     pay(loan, "3000", date(2026, 3, 1))
     loan.refresh_from_db()
@@ -47,7 +46,7 @@ def test_a_loan_with_five_fen_left_never_goes_overdue_on_empty_instalments():
     pay(loan, payoff - Decimal("0.05"), on)
     loan.refresh_from_db()
     assert loan.outstanding_principal == Decimal("0.05")
-    assert not [i.number for i in loan.instalments.filter(status__in=OPEN) if not still_owed(i)]
+    assert not [i.number for i in loan.instalments.open() if not still_owed(i)]
 
     # Months later, every instalment that still owes something is overdue; the loan's DPD is
     # counted from the oldest one that owes something, and paying what is owed closes it.
@@ -55,9 +54,9 @@ def test_a_loan_with_five_fen_left_never_goes_overdue_on_empty_instalments():
     with time_machine.travel(later):
         run_end_of_day(through=later)
     loan.refresh_from_db()
-    oldest = loan.instalments.filter(status=Instalment.Status.OVERDUE).order_by("due_date")[0]
+    oldest = loan.instalments.overdue().order_by("due_date")[0]
     assert loan.days_past_due == (later - oldest.due_date).days
-    owed = sum(still_owed(i) for i in loan.instalments.filter(status__in=OPEN))
+    owed = sum(still_owed(i) for i in loan.instalments.open())
     pay(loan, owed, later)
     loan.refresh_from_db()
     assert loan.status == Loan.Status.SETTLED
@@ -96,7 +95,7 @@ payment_steps = st.lists(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    method=st.sampled_from(["equal_installment", "equal_principal", "interest_first"]),
+    method=st.sampled_from(["equal_instalment", "equal_principal", "interest_first"]),
     steps=payment_steps,
 )
 def test_no_open_instalment_ever_owes_nothing(method, steps):
@@ -116,9 +115,7 @@ def test_no_open_instalment_ever_owes_nothing(method, steps):
             if amount <= 0:
                 continue
             pay(loan, amount, on, ext=f"P-{number}")
-            empty = [
-                i.number for i in loan.instalments.filter(status__in=OPEN) if still_owed(i) <= 0
-            ]
+            empty = [i.number for i in loan.instalments.open() if still_owed(i) <= 0]
             assert empty == [], f"open instalments owing nothing after paying on {on}"
             assert reconcile.differences() == []
         transaction.set_rollback(True)

@@ -69,7 +69,7 @@ def overpaid_loan(excess: str = "300.00", *, card_last4: str | None = None):
     if card_last4:
         factories.bank_card(loan.borrower, number=factories.card_number(last4=card_last4))
     with time_machine.travel(PAID_ON):
-        repayment = post_repayment(
+        repayment, _ = post_repayment(
             loan=loan,
             amount=SETTLES + Decimal(excess),
             channel="bank_card",

@@ -18,7 +18,8 @@ from tests import factories
 DRAWN = date(2026, 1, 15)
 
 
-def pay(loan, amount, on, ext=None, channel="wechat_pay"):
+def post(loan, amount, on, ext=None, channel="wechat_pay"):
+    """(repayment, whether this call posted it)."""
     with time_machine.travel(on):
         return post_repayment(
             loan=loan,
@@ -27,6 +28,11 @@ def pay(loan, amount, on, ext=None, channel="wechat_pay"):
             external_id=ext or f"T-{loan.pk}-{on}-{amount}",
             value_date=on,
         )
+
+
+def pay(loan, amount, on, ext=None, channel="wechat_pay"):
+    repayment, _ = post(loan, amount, on, ext=ext, channel=channel)
+    return repayment
 
 
 def make_loan(**kwargs):
@@ -47,7 +53,7 @@ def rows(loan):
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "method, term", [("equal_installment", 10), ("equal_principal", 10), ("interest_first", 5)]
+    "method, term", [("equal_instalment", 10), ("equal_principal", 10), ("interest_first", 5)]
 )
 def test_paying_every_instalment_on_its_due_date_settles_the_loan(method, term):
     loan = make_loan(method=method, term=term)
@@ -114,7 +120,7 @@ def test_a_partial_prepayment_re_amortises_the_remaining_instalments():
 
 
 @pytest.mark.django_db
-@pytest.mark.parametrize("method", ["equal_installment", "equal_principal", "interest_first"])
+@pytest.mark.parametrize("method", ["equal_instalment", "equal_principal", "interest_first"])
 def test_early_settlement_costs_principal_plus_interest_to_the_day(method):
     loan = make_loan(method=method, term=5)
     first = loan.instalments.get(number=1)
@@ -148,9 +154,10 @@ def test_an_overpayment_settles_and_the_excess_is_kept_to_refund():
 @pytest.mark.django_db
 def test_posting_the_same_transaction_id_twice_changes_nothing():
     loan = make_loan()
-    first = pay(loan, "500", date(2026, 2, 15), ext="WX-1")
+    first, posted = post(loan, "500", date(2026, 2, 15), ext="WX-1")
     before = rows(loan)
-    again = pay(loan, "500", date(2026, 2, 15), ext="WX-1")
+    again, posted_again = post(loan, "500", date(2026, 2, 15), ext="WX-1")
+    assert posted and not posted_again
     assert again.pk == first.pk and Repayment.objects.count() == 1
     assert rows(loan) == before
     other = make_loan()

@@ -78,7 +78,7 @@ def test_worked_example_equal_instalments_reproduces_exactly():
         principal=D("10000.00"),
         term=10,
         daily_rate=D("0.0005"),
-        method=RepaymentMethod.EQUAL_INSTALLMENT,
+        method=RepaymentMethod.EQUAL_INSTALMENT,
         drawdown=date(2026, 1, 15),
     )
 
@@ -151,7 +151,7 @@ def test_each_interest_is_outstanding_principal_times_monthly_rate_rounded(loan)
         outstanding = i.remaining_principal
 
 
-@given(loans().filter(lambda loan: loan["method"] is RepaymentMethod.EQUAL_INSTALLMENT))
+@given(loans().filter(lambda loan: loan["method"] is RepaymentMethod.EQUAL_INSTALMENT))
 def test_equal_instalments_pay_the_same_amount_except_the_last(loan):
     schedule = build_schedule(**loan)
     payments = [i.payment for i in schedule.instalments]
@@ -288,7 +288,7 @@ GOOD = {
     "principal": D("1000.00"),
     "term": 10,
     "daily_rate": D("0.0005"),
-    "method": "equal_installment",
+    "method": "equal_instalment",
     "drawdown": date(2026, 1, 1),
 }
 
@@ -341,7 +341,7 @@ def test_reamortise_example_charges_day_count_interest_first_and_keeps_the_payme
         principal=D("3000.00"),
         remaining_due_dates=dates,
         daily_rate=D("0.0005"),
-        method="equal_installment",
+        method="equal_instalment",
         value_date=date(2026, 3, 18),
         first_number=8,
     )
@@ -363,7 +363,7 @@ def test_equal_instalments_stay_equal_after_a_prepayment():
         principal=D("10000.00"),
         term=10,
         daily_rate=D("0.0005"),
-        method="equal_installment",
+        method="equal_instalment",
         drawdown=date(2026, 1, 15),
     ).instalments[0]
     remaining = first.remaining_principal - D("3000.00")
@@ -372,7 +372,7 @@ def test_equal_instalments_stay_equal_after_a_prepayment():
         principal=remaining,
         remaining_due_dates=dates,
         daily_rate=D("0.0005"),
-        method="equal_installment",
+        method="equal_instalment",
         value_date=date(2026, 3, 1),
         first_number=2,
     )
@@ -431,7 +431,7 @@ def test_reamortised_instalments_keep_every_invariant(loan, percent_left, days_b
     assert instalments[0].interest == fen(new_principal * loan["daily_rate"] * days_before)
     for before, after in zip(instalments, instalments[1:], strict=False):
         assert after.interest == fen(before.remaining_principal * r)
-    if loan["method"] is RepaymentMethod.EQUAL_INSTALLMENT and len(instalments) == len(dates):
+    if loan["method"] is RepaymentMethod.EQUAL_INSTALMENT and len(instalments) == len(dates):
         level = annuity_payment(new_principal, r, len(dates))
         # Every instalment but the last pays A' (unless A' would repay more than is left).
         for i in instalments[:-1]:

@@ -10,8 +10,9 @@ from django_q.models import Schedule
 
 from loans import tasks
 from loans.models import BusinessDay, DebitAttempt, Repayment
-from loans.services.payments import bind_bank_card, default_card, unbind_bank_card
+from loans.services.cards import bind_bank_card, default_card, unbind_bank_card
 from tests import factories
+from tests.loans.test_gateway import gateway_queue  # noqa: F401  (a fixture)
 
 pytestmark = pytest.mark.django_db
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -38,6 +39,7 @@ def test_end_of_day_task_runs_the_intended_date_even_when_started_late():
     assert list(BusinessDay.objects.values_list("business_date", flat=True)) == [date(2026, 3, 1)]
 
 
+@pytest.mark.usefixtures("gateway_queue")
 def test_auto_debit_collects_what_is_due_once_per_slot(django_capture_on_commit_callbacks):
     with time_machine.travel(DRAWN):
         loan = factories.loan(on=DRAWN)

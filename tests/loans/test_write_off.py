@@ -206,14 +206,14 @@ def test_money_received_later_is_a_recovery(loan, risk, django_capture_on_commit
     instalments = list(loan.instalments.values())
     later = DAY + timedelta(days=2)
     with at(later), django_capture_on_commit_callbacks(execute=True):
-        recovery = post_repayment(
+        recovery, posted = post_repayment(
             loan=loan,
             amount=Decimal("800.00"),
             channel="bank_card",
             external_id="R1",
             value_date=later,
         )
-    assert recovery.recovery and recovery.status == Repayment.Status.POSTED
+    assert posted and recovery.recovery and recovery.status == Repayment.Status.POSTED
     assert (recovery.principal, recovery.interest, recovery.penalty, recovery.unapplied) == (
         0,
         0,
@@ -240,7 +240,7 @@ def test_money_received_later_is_a_recovery(loan, risk, django_capture_on_commit
         )
     # ...but money the gateway received beyond it is kept to refund.
     with at(later):
-        final = post_repayment(
+        final, _ = post_repayment(
             loan=loan,
             amount=write_off.total,
             channel="bank_card",
@@ -257,7 +257,7 @@ def test_money_received_later_is_a_recovery(loan, risk, django_capture_on_commit
 def test_a_bounced_recovery_is_reversed_but_a_payment_before_the_write_off_is_not(loan, risk):
     write_off = written_off(loan, risk)
     with at(DAY):
-        recovery = post_repayment(
+        recovery, _ = post_repayment(
             loan=loan,
             amount=Decimal("300.00"),
             channel="bank_card",

@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
-from loans.services import lending, payments, refunds
+from loans.services import cards, lending, refunds
 from notifications.models import SmsMessage
 from notifications.services import SECRET_MASK
 from tests import factories
@@ -30,7 +30,7 @@ def test_a_card_binding_code_is_masked_in_the_outbox_and_real_for_the_provider(
 ):
     borrower = factories.borrower()
     with time_machine.travel(MORNING), django_capture_on_commit_callbacks(execute=True):
-        payments.start_card_binding(
+        cards.start_card_binding(
             borrower=borrower, bank_name="招商银行", card_number=factories.card_number()
         )
     (stored,) = texts("card_verification_code")
@@ -48,7 +48,7 @@ def test_a_cancelled_draw_is_texted_with_its_reason(django_capture_on_commit_cal
             product=borrower.loans.get().product,
             amount=Decimal("2000"),
             term=10,
-            method="equal_installment",
+            method="equal_instalment",
         )
         lending.cancel_application(application=application)
     (text,) = texts("application_cancelled")
@@ -62,13 +62,13 @@ def test_a_refund_paid_names_the_card(gateway_queue, django_capture_on_commit_ca
             loan=loan, amount=Decimal("120.00"), actor=factories.staff(OPS), reference="R-1"
         )
     (text,) = texts("refund_paid")
-    card = payments.default_card(borrower=loan.borrower)
+    card = cards.default_card(borrower=loan.borrower)
     assert "¥120.00" in text and f"尾号{card.last4}" in text
 
 
 def test_the_disbursement_text_names_the_card(django_capture_on_commit_callbacks):
     with time_machine.travel(MORNING), django_capture_on_commit_callbacks(execute=True):
         loan = factories.loan(on=MORNING.date())
-    card = payments.default_card(borrower=loan.borrower)
+    card = cards.default_card(borrower=loan.borrower)
     (text,) = texts("loan_disbursed")
     assert f"{card.bank_name}尾号{card.last4}" in text

@@ -43,7 +43,7 @@ def text_in_database(needle: str) -> list[str]:
 def test_a_login_code_reaches_the_provider_and_nowhere_else(
     client, borrower, sms_outbox, monkeypatch, caplog
 ):
-    monkeypatch.setattr("loans.services.portal_login.secrets.randbelow", lambda n: int(CODE))
+    monkeypatch.setattr("loans.services.login_codes.secrets.randbelow", lambda n: int(CODE))
     with time_machine.travel(NOON):
         client.post(reverse("portal:login"), {"mobile": "13912340000", "send": "1"})
         tasks.dispatch()
@@ -58,7 +58,7 @@ def test_a_login_code_reaches_the_provider_and_nowhere_else(
 
 
 def test_no_staff_screen_shows_the_code(client, borrower, sms_outbox, monkeypatch):
-    monkeypatch.setattr("loans.services.portal_login.secrets.randbelow", lambda n: int(CODE))
+    monkeypatch.setattr("loans.services.login_codes.secrets.randbelow", lambda n: int(CODE))
     with time_machine.travel(NOON):
         client.post(reverse("portal:login"), {"mobile": "13912340000", "send": "1"})
     message = SmsMessage.objects.get()
@@ -76,7 +76,7 @@ def test_no_staff_screen_shows_the_code(client, borrower, sms_outbox, monkeypatc
 def test_verify_page_confirms_a_login_text_without_showing_the_code(
     client, borrower, sms_outbox, monkeypatch
 ):
-    monkeypatch.setattr("loans.services.portal_login.secrets.randbelow", lambda n: int(CODE))
+    monkeypatch.setattr("loans.services.login_codes.secrets.randbelow", lambda n: int(CODE))
     with time_machine.travel(NOON):
         client.post(reverse("portal:login"), {"mobile": "13912340000", "send": "1"})
     message = SmsMessage.objects.get()
@@ -93,7 +93,7 @@ def test_a_failed_login_sms_is_not_retried_with_the_masked_text(
     client, borrower, settings, monkeypatch
 ):
     settings.SMS_BACKEND = "tests.notifications.test_login_code_secret.FailingBackend"
-    monkeypatch.setattr("loans.services.portal_login.secrets.randbelow", lambda n: int(CODE))
+    monkeypatch.setattr("loans.services.login_codes.secrets.randbelow", lambda n: int(CODE))
     with time_machine.travel(NOON):
         client.post(reverse("portal:login"), {"mobile": "13912340000", "send": "1"})
     message = SmsMessage.objects.get()

@@ -18,7 +18,7 @@ from loans.schedules import RepaymentMethod, Schedule, build_schedule
 USAGE_ERROR = 2
 
 METHOD_LABELS = {
-    RepaymentMethod.EQUAL_INSTALLMENT: "等额本息 equal instalments",
+    RepaymentMethod.EQUAL_INSTALMENT: "等额本息 equal instalments",
     RepaymentMethod.EQUAL_PRINCIPAL: "等额本金 equal principal",
     RepaymentMethod.INTEREST_FIRST: "先息后本 interest first",
 }
