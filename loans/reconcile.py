@@ -5,6 +5,9 @@ the books, and the loan's outstanding principal is what was neither repaid nor w
 Refunds: a loan's "to refund" (received beyond everything owed, less refunds paid) is never
 negative, its REFUND rows are exactly its paid refunds, and the refunds holding money never
 exceed what was received beyond everything owed.
+Schedule revisions (hardship plans): penalty waived (WAIVER rows) and penalty moved between a
+loan's instalments (RESCHEDULE rows, which add up to nothing per loan) count in what each
+instalment was charged; a loan whose accrual stopped has no penalty accrued after that day.
 """
 
 from decimal import Decimal
@@ -72,8 +75,10 @@ def instalment_differences(loans: QuerySet[Loan]) -> list[str]:
             ledger_interest=_sum(txns, "instalment", "interest", PAYMENT_KINDS),
             ledger_fee=_sum(txns, "instalment", "fee", PAYMENT_KINDS),
             ledger_penalty_paid=_sum(txns, "instalment", "penalty", PAYMENT_KINDS),
-            ledger_penalty_charged=_sum(txns, "instalment", "penalty", [Kind.PENALTY_ACCRUAL])
-            - _sum(txns, "instalment", "penalty", [Kind.WAIVER]),
+            ledger_penalty_charged=_fen(
+                _sum(txns, "instalment", "penalty", [Kind.PENALTY_ACCRUAL, Kind.RESCHEDULE])
+                - _sum(txns, "instalment", "penalty", [Kind.WAIVER])
+            ),
         )
         .filter(
             ~Q(principal_paid=F("ledger_principal"))
@@ -212,6 +217,35 @@ def write_off_differences(loans: QuerySet[Loan]) -> list[str]:
     ]
 
 
+def revision_differences(loans: QuerySet[Loan]) -> list[str]:
+    """A loan's RESCHEDULE rows only move what was charged (each component adds up to zero),
+    and no penalty accrues on a loan after the day its accrual stopped."""
+    txns = LoanTransaction.objects.filter(loan=OuterRef("pk"))
+    moved = {f"moved_{c}": _sum(txns, "loan", c, [Kind.RESCHEDULE]) for c in COMPONENTS}
+    mismatch = Q(accrued_after_stop=True)
+    for c in COMPONENTS:
+        mismatch |= ~Q(**{f"moved_{c}": 0})
+    rows = (
+        loans.annotate(
+            **moved,
+            accrued_after_stop=Exists(
+                LoanTransaction.objects.filter(
+                    loan=OuterRef("pk"),
+                    kind=Kind.PENALTY_ACCRUAL,
+                    value_date__gt=OuterRef("accrual_stopped_on"),
+                )
+            ),
+        )
+        .filter(mismatch)
+        .values_list("pk", "accrual_stopped_on", "accrued_after_stop", *moved)
+    )
+    return [
+        f"loan {r[0]}: schedule revisions moved (principal, interest, penalty, fee) {r[3:7]} "
+        f"instead of nothing; penalty accrued after accrual stopped on {r[1]}: {r[2]}"
+        for r in rows
+    ]
+
+
 def refund_differences(loans: QuerySet[Loan]) -> list[str]:
     """Per loan: received beyond everything owed (posted repayments' `unapplied`) less the
     REFUND rows is never negative; the REFUND rows are the paid refunds; the refunds holding
@@ -321,6 +355,7 @@ def differences(loans: QuerySet[Loan] | None = None) -> list[str]:
         + written_off_instalment_differences(loans)
         + loan_differences(loans)
         + write_off_differences(loans)
+        + revision_differences(loans)
         + refund_differences(loans)
         + credit_line_differences(lines)
     )

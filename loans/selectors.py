@@ -71,6 +71,7 @@ def _projected_penalty(loan, inst, on: date):
         accrued_through=inst.penalty_accrued_through,
         through=on,
         grace_days=loan.grace_days,
+        stopped_on=loan.accrual_stopped_on,
     )
     return penalty.penalty_for_days(
         overdue_principal=inst.principal_outstanding,
@@ -111,7 +112,9 @@ def settlement_amount(*, loan, instalments: list, on: date) -> Decimal:
     )
     period = current_period(loan=loan, instalments=instalments, on=on)
     principal = sum((i.principal_outstanding for i in period.future), Decimal("0.00"))
-    return due + period.interest + principal
+    # Penalty charged on an instalment a schedule revision moved to a later date is owed too.
+    moved_penalty = sum((i.penalty_outstanding for i in period.future), Decimal("0.00"))
+    return due + period.interest + principal + moved_penalty
 
 
 @dataclass(frozen=True)

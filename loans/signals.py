@@ -19,6 +19,9 @@ texts a borrower about) something that was rolled back. Receivers connect in App
   its reservation released. `reasons` is the list of `CancelReason` codes (also stored on
   `application.cancel_reasons`): ["borrower_request"] when the borrower (or staff for them)
   walked away; otherwise the lending checks it failed at signing or disbursement.
+- business_day_closed(business_day): end of day committed a business date (the BusinessDay
+  row, `business_day.business_date`); receivers bring their own records up to date with the
+  day's overdue state.
 - login_code_requested(borrower, code, request_id): text this login code to the borrower.
 - registration_code_requested(mobile, code, request_id): text this code to a mobile that
   belongs to no borrower yet, to prove it before registering. There is no Borrower row.
@@ -44,6 +47,9 @@ repayment_posted = Signal()  # repayment
 repayment_reversed = Signal()  # repayment
 loan_settled = Signal()  # loan
 loan_written_off = Signal()  # loan, write_off
+
+# End of day (日终): one business date's run committed.
+business_day_closed = Signal()  # business_day
 
 # Refunds of money paid beyond everything owed.
 refund_paid = Signal()  # refund

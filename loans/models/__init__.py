@@ -14,6 +14,7 @@ from .lending import Contract, Instalment, Loan, LoanApplication
 from .payments import BankCard, DebitAttempt, GatewayNotification
 from .products import LoanProduct
 from .refunds import Refund
+from .restructuring import RevisionKind, ScheduleRevision
 from .writeoffs import WriteOff
 
 __all__ = [
@@ -31,6 +32,8 @@ __all__ = [
     "LoanTransaction",
     "Refund",
     "Repayment",
+    "RevisionKind",
+    "ScheduleRevision",
     "WriteOff",
     "Borrower",
     "CivilCapacity",

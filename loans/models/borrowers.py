@@ -43,12 +43,31 @@ def mobile_index(mobile: str) -> str:
     return crypto.blind_index(mobile.strip(), purpose="mobile")
 
 
+# A masked address keeps about as much as a province and city (贵州省贵阳市): enough to tell
+# which branch a visit belongs to, too little to find the door.
+ADDRESS_KEPT_CHARS = 6
+
+
+def mask_address(address: str) -> str:
+    """``贵州省贵阳市****``: the first few characters, then a fixed run of stars (the length of
+    the rest would say something about it)."""
+    address = (address or "").strip()
+    if not address:
+        return ""
+    if len(address) <= ADDRESS_KEPT_CHARS:
+        return "****"
+    return address[:ADDRESS_KEPT_CHARS] + "****"
+
+
 class Borrower(models.Model):
     name = EncryptedTextField(_("name"))
     id_number = EncryptedTextField(_("resident ID number"))
     id_number_index = models.CharField(max_length=64, unique=True, editable=False)
     mobile = EncryptedTextField(_("mobile"))
     mobile_index = models.CharField(max_length=64, unique=True, editable=False)
+    # Where a home visit (上门) would go; empty until someone records it.
+    # db_default: set-based inserts (benchmarks, batch loads) leave it empty, not NULL.
+    address = EncryptedTextField(_("residential address"), blank=True, default="", db_default="")
     # Derived from the ID number on save, never typed.
     birth_date = models.DateField(_("birth date"), editable=False)
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices, editable=False)
@@ -126,6 +145,10 @@ class Borrower(models.Model):
     @property
     def masked_mobile(self) -> str:
         return kyc.mask_mobile(self.mobile)
+
+    @property
+    def masked_address(self) -> str:
+        return mask_address(self.address)
 
 
 class Consent(models.Model):

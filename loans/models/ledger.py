@@ -90,6 +90,7 @@ class LoanTransaction(models.Model):
         DISBURSEMENT = "disbursement", _("Disbursement")
         REPAYMENT = "repayment", _("Repayment")
         PENALTY_ACCRUAL = "penalty", _("Penalty accrual")
+        # Penalty or interest forgiven (a hardship plan); the row says which and how much.
         WAIVER = "waiver", _("Waiver")
         REVERSAL = "reversal", _("Reversal")
         WRITE_OFF = "write_off", _("Write-off")
@@ -97,6 +98,9 @@ class LoanTransaction(models.Model):
         REFUND = "refund", _("Refund")
         # Money received on a written-off loan: booked as a whole, not allocated to instalments.
         RECOVERY = "recovery", _("Recovery")
+        # A schedule revision moving penalty already charged from one instalment to another of
+        # the same loan (a new plan with fewer instalments): a loan's rows add up to nothing.
+        RESCHEDULE = "reschedule", _("Schedule revision")
 
     loan = models.ForeignKey(
         Loan, on_delete=models.PROTECT, related_name="transactions", verbose_name=_("loan")

@@ -226,6 +226,11 @@ class Loan(models.Model):
     )
     settled_on = models.DateField(_("settled on"), null=True, blank=True)
     written_off_on = models.DateField(_("written off on"), null=True, blank=True)
+    # 停息挂账 (a hardship plan): no penalty accrues for any day after this date, and the loan's
+    # daily rate is then zero, so no interest either.
+    accrual_stopped_on = models.DateField(
+        _("interest and penalty stopped on"), null=True, blank=True
+    )
     days_past_due = models.PositiveIntegerField(_("days past due"), default=0, db_index=True)
     bucket = models.CharField(
         _("bucket"), max_length=8, choices=Bucket.choices, default=Bucket.CURRENT, db_index=True

@@ -15,7 +15,7 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from .. import delinquency
+from .. import delinquency, signals
 from ..models import BusinessDay, Instalment, Loan, LoanTransaction
 
 ADVISORY_LOCK_KEY = 4_242_001  # "end of day" in pg_advisory_xact_lock's key space
@@ -65,18 +65,21 @@ def _penalty_sql() -> tuple[str, str]:
         "CASE WHEN i.penalty_accrued_through > i.due_date "
         "THEN i.penalty_accrued_through ELSE i.due_date END"
     )
+    # Through the business date, or through the day a hardship plan stopped accrual (停息挂账)
+    # if that is earlier (penalty.accrual_days' `stopped_on`).
+    through = "CASE WHEN l.accrual_stopped_on < %(d)s THEN l.accrual_stopped_on ELSE %(d)s END"
     condition = f"""
         i.status = %(overdue)s AND l.status = %(active)s
         AND i.principal_due > i.principal_paid
-        AND {_days("%(d)s", "i.due_date")} > l.grace_days
-        AND {start} < %(d)s
+        AND {_days(through, "i.due_date")} > l.grace_days
+        AND {start} < {through}
     """
     per_day = (
         f"(({_int('(i.principal_due - i.principal_paid) * 100')}"
         f" * {_int('l.daily_rate * 1000000')} * {_int('l.penalty_multiplier * 100')}"
         " + 50000000) / 100000000)"
     )
-    amount = f"({per_day} * {_days('%(d)s', start)})"
+    amount = f"({per_day} * {_days(through, start)})"
     return condition, amount
 
 
@@ -192,6 +195,11 @@ def process_business_date(business_date: date) -> BusinessDay | None:
         day.finished_at = timezone.now()
         day.seconds = round(time.monotonic() - clock, 3)
         day.save()
+        # Robust: a receiver's failure is logged and never stops the next business date.
+        transaction.on_commit(
+            lambda: signals.business_day_closed.send(sender=BusinessDay, business_day=day),
+            robust=True,
+        )
         return day
 
 

@@ -20,6 +20,7 @@ from ..models import (
     Loan,
     LoanTransaction,
     Repayment,
+    ScheduleRevision,
 )
 from ..money import is_whole_fen
 from ..selectors import payoff_amount
@@ -336,6 +337,7 @@ def accrue_penalty(*, loan: Loan, instalments: list[Instalment], through: date) 
             accrued_through=inst.penalty_accrued_through,
             through=through,
             grace_days=loan.grace_days,
+            stopped_on=loan.accrual_stopped_on,
         )
         if not days:
             continue
@@ -375,6 +377,9 @@ def _prepay(
     future, as_of = period.future, period.as_of  # after a bill paid ahead: its due date
     if not future:
         return amount, ZERO
+    amount = _pay_moved_penalty(future=future, amount=amount, lines=lines)
+    if not amount:
+        return ZERO, ZERO
     current = future[0]
     outstanding = sum((i.principal_outstanding for i in future), ZERO)
     interest_owed = period.interest
@@ -427,6 +432,21 @@ def _prepay(
     return ZERO, to_principal
 
 
+def _pay_moved_penalty(*, future: list[Instalment], amount: Decimal, lines: dict) -> Decimal:
+    """Penalty charged on an instalment that a schedule revision (a hardship plan) moved to a
+    later date is still owed: it is paid before anything is prepaid. Returns what is left."""
+    for inst in future:
+        paid = min(amount, inst.penalty_outstanding)
+        if paid:
+            inst.penalty_paid += paid
+            part = lines.setdefault(
+                inst.pk, {"penalty": ZERO, "interest": ZERO, "fee": ZERO, "principal": ZERO}
+            )
+            part["penalty"] += paid
+            amount -= paid
+    return amount
+
+
 def _refresh_status(inst: Instalment, *, on: date) -> None:
     if inst.status == Instalment.Status.SETTLED:
         return
@@ -464,6 +484,14 @@ def reverse_repayment(*, repayment: Repayment, reason: str, actor=None) -> Repay
             % {"ids": ", ".join(newer.values_list("external_id", flat=True))}
         )
     refunds.check_reversal(loan=loan, repayment=repayment)
+    if ScheduleRevision.objects.filter(loan=loan, created_at__gt=repayment.posted_at).exists():
+        raise ValidationError(
+            _(
+                "This loan's schedule was revised (a hardship plan) after this payment was "
+                "posted: the revision took over the balances it left, so it can no longer be "
+                "reversed."
+            )
+        )
     if loan.status == Loan.Status.WRITTEN_OFF:
         return _reverse_recovery(loan=loan, repayment=repayment, reason=reason, actor=actor)
     instalments = {i.pk: i for i in loan.instalments.select_for_update()}
@@ -562,7 +590,11 @@ def _recharge_penalty(*, loan: Loan, instalments, repayment: Repayment) -> None:
         days = 0
         if inst.status in Instalment.OPEN_STATUSES and loan.status == Loan.Status.ACTIVE:
             days = penalty.days_charged_between(
-                due_date=inst.due_date, after=after, through=through, grace_days=loan.grace_days
+                due_date=inst.due_date,
+                after=after,
+                through=through,
+                grace_days=loan.grace_days,
+                stopped_on=loan.accrual_stopped_on,
             )
         owed = penalty.penalty_for_days(
             overdue_principal=inst.principal_outstanding,
