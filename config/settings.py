@@ -247,6 +247,16 @@ TENCENT_SMS_ENDPOINT = env.str("TENCENT_SMS_ENDPOINT", default="sms.tencentcloud
 TENCENT_SMS_SCHEME = env.str("TENCENT_SMS_SCHEME", default="https")
 TENCENT_SMS_TIMEOUT = env.int("TENCENT_SMS_TIMEOUT", default=10)
 
+# --- Collections (催收) guard, debt_collection/guard.py ---------------------------------------
+# Hours (Asia/Shanghai) in which a borrower may be called, texted or visited; a system check
+# refuses anything wider than 08:00–22:00.
+COLLECTION_CONTACT_WINDOW = (
+    env.str("COLLECTION_CONTACT_START", default="08:00"),
+    env.str("COLLECTION_CONTACT_END", default="21:00"),
+)
+# Contacts (allowed calls, SMS, visits, automated SMS included) per borrower in any 7 × 24 h.
+COLLECTION_WEEKLY_CONTACTS = env.int("COLLECTION_WEEKLY_CONTACTS", default=7)
+
 # --- Task queue (django-q2) -------------------------------------------------------------------
 # The ORM broker is named explicitly: without it django-q2 silently expects Redis.
 REDIS_URL = env.str("REDIS_URL", default="")

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from django.conf import settings
+from django.db import transaction
 from django.db.models import F, Min, Q, Sum, TextField, Value
 from django.db.models.functions import Cast
 from django.utils import timezone
@@ -15,6 +16,7 @@ from loans.fields import Ciphertext
 from loans.models import Instalment, Loan
 
 from .models import CadenceStep, Purpose, SmsMessage, SmsTemplate
+from .policy import collection_policy
 from .services import collection_sms_left, compose, verification_code
 from .timing import next_send_time
 
@@ -30,6 +32,8 @@ class Draft:
     phone_index: str
     dedupe_key: str
     context: dict
+    # The loan an overdue notice is about (the collection policy pauses per loan too).
+    loan_id: int | None = None
 
 
 def _phone_columns(path: str) -> dict:
@@ -158,6 +162,7 @@ def overdue_drafts(steps: list[CadenceStep], business_date: date) -> list[Draft]
                 phone_index=r["phone_index"],
                 dedupe_key=f"overdue:{r['oldest']}:T+{r['dpd']}",
                 context=context,
+                loan_id=r["id"],
             )
         )
     return drafts
@@ -175,8 +180,11 @@ def pre_report_drafts(business_date: date) -> list[Draft]:
     return drafts
 
 
+@transaction.atomic
 def queue_drafts(template_code: str, drafts: list[Draft], *, now: datetime) -> int:
-    """Render and insert, skipping keys already queued and borrowers at their daily cap."""
+    """Render and insert, skipping keys already queued and borrowers at their daily cap.
+    Collection messages pass the registered collection policy first, in the same transaction
+    as the insert (it may log what it decided)."""
     template = SmsTemplate.objects.filter(code=template_code, is_active=True).first()
     if template is None or not drafts:
         return 0
@@ -190,13 +198,15 @@ def queue_drafts(template_code: str, drafts: list[Draft], *, now: datetime) -> i
                 "dedupe_key", flat=True
             )
         )
+    drafts = [d for d in drafts if d.dedupe_key not in existing]
     if collection:
+        drafts, _refused = collection_policy().filter_batch(
+            drafts, send_after, template_code=template_code
+        )
         left = collection_sms_left({d.borrower_id for d in drafts}, send_after=send_after)
     common = {"service_phone": settings.SERVICE_PHONE}
     rows = []
     for d in drafts:
-        if d.dedupe_key in existing:
-            continue
         if collection:
             if left[d.borrower_id] <= 0:
                 continue

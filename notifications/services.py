@@ -18,6 +18,7 @@ from loans.models.borrowers import mobile_index
 
 from .backends import SendResult, get_backend
 from .models import SmsMessage, SmsTemplate
+from .policy import collection_policy
 from .timing import in_send_window, next_send_time, retry_time
 
 log = logging.getLogger(__name__)
@@ -76,7 +77,9 @@ def queue_sms(
 
     A collection SMS counts against the borrower's daily cap for the day it goes out; beyond
     the cap it raises CollectionCapReached and queues nothing (a collections caller records
-    the contact as blocked). Other purposes are never capped."""
+    the contact as blocked). The registered collection policy (policy.py) is asked too: it
+    may refuse with ContactRefused, and is told of the message once it is written. Other
+    purposes are never capped."""
     code = verification_code()
     phone = borrower.mobile if borrower is not None else phone
     send_after = send_after or timezone.now()
@@ -114,9 +117,13 @@ def queue_sms(
                     day=timezone.localdate(send_after),
                     cap=settings.SMS_COLLECTION_DAILY_CAP,
                 )
+            collection_policy().check_one(borrower, send_after)
         SmsMessage.objects.bulk_create([message], ignore_conflicts=True)
-    # Ours only if the row carries our fresh code; otherwise the key was taken already.
-    return SmsMessage.objects.filter(dedupe_key=dedupe_key, verification_code=code).first()
+        # Ours only if the row carries our fresh code; otherwise the key was taken already.
+        queued = SmsMessage.objects.filter(dedupe_key=dedupe_key, verification_code=code).first()
+        if collection and queued is not None:
+            collection_policy().record_one(queued)
+    return queued
 
 
 def collection_sms_left(borrower_ids: Iterable[int], *, send_after: datetime) -> Counter:
@@ -319,7 +326,8 @@ def queue_from_template(
     """A message from its staff-edited template, with the template's purpose; None when the
     template is missing or inactive, or the dedupe key is taken. `immediate` for confirmations
     of what the borrower has just done, which go out at any hour. A collection template is
-    capped as in `queue_sms`: CollectionCapReached beyond the borrower's daily cap."""
+    capped as in `queue_sms`: CollectionCapReached beyond the borrower's daily cap, and
+    ContactRefused when the collection policy refuses it."""
     template = SmsTemplate.objects.filter(code=template_code, is_active=True).first()
     if template is None:
         return None
