@@ -9,3 +9,9 @@ class CollectionsConfig(AppConfig):
     name = "debt_collection"
     label = "collections"
     verbose_name = _("Collections / 催收")
+
+    def ready(self):
+        from . import guard, receivers
+
+        receivers.connect()  # case sync after end of day, promises after repayments
+        guard.install()  # the automated collection SMS pass the guard too

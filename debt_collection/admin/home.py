@@ -1,0 +1,14 @@
+"""The back office's front page. A collector's is their work queue; everyone else gets the
+admin index."""
+
+from django.contrib import admin
+from django.shortcuts import redirect
+
+from .. import selectors
+
+
+def admin_home(request, extra_context=None):
+    user = request.user
+    if user.has_perm(selectors.WORK_CASE) and not selectors.sees_every_case(user):
+        return redirect("admin:collections_collectioncase_changelist")
+    return admin.site.index(request, extra_context)
