@@ -27,6 +27,7 @@ migrate: install
 
 demo: migrate
 	$(PY) manage.py load_demo_data
+	$(PY) manage.py load_collections_demo
 	$(PY) manage.py run_end_of_day
 
 ## make run: install, migrate, load demo data, start the web server and the task cluster

@@ -17,6 +17,7 @@ STAFF = [
     ("ops", "贷款运营 Loan operations", "loan operations"),
     ("service", "客服 Customer service", "customer service"),
     ("collector", "催收员 Collector", "collector"),
+    ("collector2", "催收员 Collector", "collector (M2 queue)"),
     ("supervisor", "催收主管 Collection supervisor", "collection supervisor"),
     ("auditor", "合规审计 Auditor", "compliance / auditor"),
 ]

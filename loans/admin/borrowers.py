@@ -94,6 +94,22 @@ class BorrowerCreationForm(forms.ModelForm):
             add_form_errors(self, refused)
 
 
+class BorrowerChangeForm(forms.ModelForm):
+    """The residential address is written here and never read back: the page shows it masked,
+    and seeing it in full is a logged reveal like the other personal data."""
+
+    new_address = forms.CharField(
+        label=_("new residential address"),
+        max_length=200,
+        required=False,
+        help_text=_("Leave empty to keep the recorded address."),
+    )
+
+    class Meta:
+        model = Borrower
+        fields: list[str] = []
+
+
 class ConsentInline(admin.TabularInline):
     model = Consent
     extra = 0
@@ -139,6 +155,7 @@ class BorrowerAdmin(BackOfficeAdmin):
         "masked_name",
         "masked_id_number",
         "masked_mobile",
+        "masked_address",
         "reveal_links",
         "sex",
         "age",
@@ -158,6 +175,7 @@ class BorrowerAdmin(BackOfficeAdmin):
                 "fields": [
                     ("masked_name", "masked_mobile"),
                     "masked_id_number",
+                    ("masked_address", "new_address"),
                     "reveal_links",
                     ("sex", "age", "birth_date"),
                     ("province", "region_code", "mainland_resident"),
@@ -180,6 +198,7 @@ class BorrowerAdmin(BackOfficeAdmin):
     ]
     inlines = [ConsentInline, CreditReportInline]
     actions = ["assess_credit"]
+    form = BorrowerChangeForm
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -194,11 +213,15 @@ class BorrowerAdmin(BackOfficeAdmin):
     def get_fieldsets(self, request, obj=None):
         if obj is None:
             return [(None, {"fields": BorrowerCreationForm.Meta.fields + ["consents"]})]
-        if may_reveal(request):
+        hidden = set()
+        if not may_reveal(request):
+            # No reveal links, and no part of the ID number beside its mask: age, not birth
+            # date; province, not region code.
+            hidden |= {"reveal_links", *ID_NUMBER_PARTS}
+        if not self.has_change_permission(request, obj):
+            hidden.add("new_address")
+        if not hidden:
             return super().get_fieldsets(request, obj)
-        # No reveal links, and no part of the ID number beside its mask: age, not birth date;
-        # province, not region code.
-        hidden = {"reveal_links", *ID_NUMBER_PARTS}
         masked = []
         for title, options in self.fieldsets:
             rows = []
@@ -232,6 +255,8 @@ class BorrowerAdmin(BackOfficeAdmin):
 
     def save_model(self, request, obj, form, change):
         if change:
+            if form.cleaned_data.get("new_address"):
+                obj.address = form.cleaned_data["new_address"]
             super().save_model(request, obj, form, change)
             return
         data = {k: v for k, v in form.cleaned_data.items() if k != "consents"}
@@ -264,6 +289,10 @@ class BorrowerAdmin(BackOfficeAdmin):
     @admin.display(description=_("resident ID number"))
     def masked_id_number(self, obj):
         return obj.masked_id_number
+
+    @admin.display(description=_("residential address"))
+    def masked_address(self, obj):
+        return obj.masked_address or "—"
 
     @admin.display(description=_("age"))
     def age(self, obj):
@@ -298,7 +327,9 @@ class BorrowerAdmin(BackOfficeAdmin):
                 ("name", _("name")),
                 ("id_number", _("ID number")),
                 ("mobile", _("mobile")),
+                ("address", _("residential address")),
             ]
+            if field in borrower_services.REVEALABLE_FIELDS
         ]
         return format_html(
             "{} {}",

@@ -19,7 +19,7 @@ CONSENT_TEXT_VERSIONS = {
     Consent.Kind.DATA_PROCESSING: "2026.1",
     Consent.Kind.CREDIT_QUERY: "2026.1",
 }
-REVEALABLE_FIELDS = ("name", "id_number", "mobile")
+REVEALABLE_FIELDS = ("name", "id_number", "mobile", "address")
 
 
 def parse_identity(*, id_number: str, mobile: str, today: date | None = None) -> tuple[str, str]:
