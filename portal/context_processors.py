@@ -1,4 +1,5 @@
-"""What every portal page shows in its header, footer and small print: the price band."""
+"""What every portal page shows in its header, footer and small print: the price band, and
+whether a borrower is signed in (the navigation)."""
 
 from datetime import date
 from decimal import Decimal
@@ -8,6 +9,8 @@ from django.conf import settings
 
 from loans import schedules
 from loans.scorecard import MAX_DAILY_RATE, MIN_DAILY_RATE
+
+from .session import BORROWER_SESSION_KEY
 
 
 @cache
@@ -33,3 +36,10 @@ def prices(request) -> dict:
         "daily_max": (MAX_DAILY_RATE * 100).quantize(Decimal("0.01")),
         "service_phone": settings.SERVICE_PHONE,
     }
+
+
+def navigation(request) -> dict:
+    """Whether the header shows the signed-in borrower's navigation. Read from the session, no
+    query; the pages themselves check who is signed in."""
+    session = getattr(request, "session", None)
+    return {"signed_in": bool(session is not None and session.get(BORROWER_SESSION_KEY))}

@@ -59,6 +59,13 @@ def mask_address(address: str) -> str:
     return address[:ADDRESS_KEPT_CHARS] + "****"
 
 
+class Language(models.TextChoices):
+    """The borrower's language: their portal pages and their SMS use it."""
+
+    CHINESE = "zh-hans", "中文"
+    ENGLISH = "en", "English"
+
+
 class Borrower(models.Model):
     name = EncryptedTextField(_("name"))
     id_number = EncryptedTextField(_("resident ID number"))
@@ -100,6 +107,30 @@ class Borrower(models.Model):
         blank=True,
         validators=[MaxValueValidator(100)],
         help_text=_("0–100: how actively the WeChat/bank account is used."),
+    )
+    # The borrower's own choices in the portal. db_default: set-based inserts leave them at
+    # the defaults.
+    language = models.CharField(
+        _("language"),
+        max_length=7,
+        choices=Language.choices,
+        default=Language.CHINESE,
+        db_default=Language.CHINESE,
+    )
+    auto_debit = models.BooleanField(
+        _("auto-debit on"),
+        default=True,
+        db_default=True,
+        help_text=_("Collect what is due from the default card on the due date."),
+    )
+    early_reminders = models.BooleanField(
+        _("early due reminders"),
+        default=True,
+        db_default=True,
+        help_text=_(
+            "Text the T−3 and T−1 reminders. The due-date reminder and every message the law "
+            "requires are always sent."
+        ),
     )
     created_at = models.DateTimeField(_("created"), auto_now_add=True, db_index=True)
     updated_at = models.DateTimeField(_("updated"), auto_now=True)

@@ -163,6 +163,8 @@ class DebitAttempt(models.Model):
         DUE_MORNING = "due_morning", _("Due date, early morning")
         DUE_EVENING = "due_evening", _("Due date, 17:00")
         NEXT_MORNING = "next_morning", _("Next morning")
+        # Not a slot: the borrower paying from the portal (any number a day).
+        PORTAL = "portal", _("Borrower, in the portal")
 
     class Status(models.TextChoices):
         REQUESTED = "requested", _("Requested")
@@ -207,7 +209,9 @@ class DebitAttempt(models.Model):
         ordering = ["-business_date", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["loan", "business_date", "slot"], name="debitattempt_once_per_slot"
+                fields=["loan", "business_date", "slot"],
+                condition=~models.Q(slot="portal"),
+                name="debitattempt_once_per_slot",
             ),
             models.CheckConstraint(
                 condition=models.Q(amount__gt=0), name="debitattempt_amount_positive"

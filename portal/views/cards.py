@@ -5,6 +5,7 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -120,3 +121,11 @@ def make_default_card(request, pk: int):
     else:
         messages.success(request, _("%(card)s is now your default card.") % {"card": card.masked})
     return redirect("portal:bank_cards")
+
+
+def remove_card(request, *args, **kwargs):
+    raise Http404
+
+
+def card_preferences(request, *args, **kwargs):
+    raise Http404
