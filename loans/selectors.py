@@ -1,14 +1,16 @@
 """Reads: what services and pages need to know about borrowers and credit."""
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
-from django.db.models import QuerySet
+from django.db.models import Prefetch, QuerySet
 
-from . import kyc, penalty, schedules, scoring
+from . import delinquency, kyc, penalty, schedules, scoring
 from .models import Borrower, Consent, CreditAssessment, CreditReport, Instalment, Loan
 from .models.borrowers import id_number_index, mobile_index
+
+ZERO = Decimal("0.00")
 
 
 def active_consent_kinds(*, borrower: Borrower) -> set[str]:
@@ -179,7 +181,12 @@ class RepaymentFigures:
 
 
 def repayment_figures(*, loan, on: date) -> RepaymentFigures:
-    instalments = list(loan.instalments.order_by("number"))
+    return figures_for(loan=loan, instalments=list(loan.instalments.order_by("number")), on=on)
+
+
+def figures_for(*, loan, instalments: list, on: date) -> RepaymentFigures:
+    """`repayment_figures` for instalments already loaded (in number order): pages listing
+    several loans load every instalment in one query."""
     bill = (
         open_bill(loan=loan, instalments=instalments, on=on)
         if loan.status == Loan.Status.ACTIVE
@@ -205,5 +212,191 @@ def repayment_figures(*, loan, on: date) -> RepaymentFigures:
         covers_principal=principal,
         covers_interest=interest,
         covers_penalty=penalty_total,
-        settle=payoff_amount(loan=loan, on=on),
+        settle=settlement_amount(loan=loan, instalments=instalments, on=on)
+        if loan.status == Loan.Status.ACTIVE
+        else Decimal("0.00"),
     )
+
+
+# --- What a borrower sees of their loans (portal pages) -------------------------------------
+
+
+class InstalmentState:
+    """Where an instalment stands for the borrower on a date (a page's status column)."""
+
+    PAID = "paid"
+    SETTLED = "settled"  # closed by paying the loan off early
+    WRITTEN_OFF = "written_off"
+    OVERDUE = "overdue"  # past its due date and still owing: `days_overdue` days
+    OPEN_BILL = "open_bill"  # 出账: billed (see open_bill), not yet due
+    PARTLY_PAID = "partly_paid"  # not billed yet, part already paid ahead
+    FUTURE = "future"
+
+
+@dataclass(frozen=True)
+class InstalmentRow:
+    """One instalment as the borrower reads it: due, paid and outstanding per component. The
+    penalty an overdue instalment would carry if paid today counts as due already."""
+
+    instalment: object
+    state: str
+    days_overdue: int
+    partly_paid: bool  # something paid, something still owed
+    principal_due: Decimal
+    interest_due: Decimal
+    penalty_due: Decimal
+    fee_due: Decimal
+    total_due: Decimal
+    total_paid: Decimal
+    principal_outstanding: Decimal
+    interest_outstanding: Decimal
+    penalty_outstanding: Decimal
+    fee_outstanding: Decimal
+    total_outstanding: Decimal
+
+
+_CLOSED_STATES = {
+    Instalment.Status.SETTLED: InstalmentState.SETTLED,
+    Instalment.Status.WRITTEN_OFF: InstalmentState.WRITTEN_OFF,
+}
+
+
+def instalment_rows(*, loan, instalments: list, on: date) -> list[InstalmentRow]:
+    """The schedule with a state per instalment, from instalments already loaded: no query."""
+    bill = (
+        open_bill(loan=loan, instalments=instalments, on=on)
+        if loan.status == Loan.Status.ACTIVE
+        else None
+    )
+    rows = []
+    for inst in instalments:
+        owes = _owes(inst)
+        projected = _projected_penalty(loan, inst, on) if owes and inst.due_date < on else 0
+        if inst.status in _CLOSED_STATES:
+            state = _CLOSED_STATES[inst.status]
+        elif not owes:
+            state = InstalmentState.PAID
+        elif inst.due_date < on:
+            state = InstalmentState.OVERDUE
+        elif inst is bill:
+            state = InstalmentState.OPEN_BILL
+        elif inst.total_paid > 0:
+            state = InstalmentState.PARTLY_PAID
+        else:
+            state = InstalmentState.FUTURE
+        penalty_due = inst.penalty_due + projected
+        rows.append(
+            InstalmentRow(
+                instalment=inst,
+                state=state,
+                days_overdue=(on - inst.due_date).days if state == InstalmentState.OVERDUE else 0,
+                partly_paid=owes and inst.total_paid > 0,
+                principal_due=inst.principal_due,
+                interest_due=inst.interest_due,
+                penalty_due=penalty_due,
+                fee_due=inst.fee_due,
+                total_due=inst.total_due + projected,
+                total_paid=inst.total_paid,
+                principal_outstanding=inst.principal_outstanding if owes else ZERO,
+                interest_outstanding=inst.interest_outstanding if owes else ZERO,
+                penalty_outstanding=penalty_due - inst.penalty_paid if owes else ZERO,
+                fee_outstanding=inst.fee_outstanding if owes else ZERO,
+                total_outstanding=inst.total_outstanding + projected if owes else ZERO,
+            )
+        )
+    return rows
+
+
+@dataclass(frozen=True)
+class LoanStanding:
+    """The loan's own status for the borrower: settled, written off, current or overdue."""
+
+    state: str  # "current", "overdue", or the loan's closed status ("settled", "written_off")
+    days_past_due: int
+    bucket: str  # loans.delinquency bucket of days_past_due
+
+    @property
+    def overdue(self) -> bool:
+        return self.state == "overdue"
+
+
+def loan_standing(*, loan, instalments: list, on: date) -> LoanStanding:
+    """Days past due counted from the instalments on `on` (DESIGN §4: business date − due date
+    of the oldest unpaid instalment), not read from `Loan.days_past_due`: that is the last end
+    of day's figure and still says overdue after a payment today cured the loan."""
+    if loan.status != Loan.Status.ACTIVE:
+        return LoanStanding(state=loan.status, days_past_due=0, bucket=delinquency.CURRENT)
+    unpaid = [i.due_date for i in instalments if _owes(i) and i.due_date < on]
+    dpd = (on - min(unpaid)).days if unpaid else 0
+    return LoanStanding(
+        state="overdue" if dpd else "current", days_past_due=dpd, bucket=delinquency.bucket_for(dpd)
+    )
+
+
+@dataclass(frozen=True)
+class NextBill:
+    """The next instalment due on or after a date, and what it still owes (what it covers)."""
+
+    instalment: object
+    due_date: date
+    amount: Decimal
+    principal: Decimal
+    interest: Decimal  # fees included
+    penalty: Decimal
+    billed: bool  # its bill is open already
+    bill_opens: date
+
+
+def next_bill(*, loan, instalments: list, on: date) -> NextBill | None:
+    if loan.status != Loan.Status.ACTIVE:
+        return None
+    upcoming = [i for i in instalments if i.due_date >= on and _owes(i)]
+    if not upcoming:
+        return None
+    inst = upcoming[0]
+    return NextBill(
+        instalment=inst,
+        due_date=inst.due_date,
+        amount=inst.total_outstanding,
+        principal=inst.principal_outstanding,
+        interest=inst.interest_outstanding + inst.fee_outstanding,
+        penalty=inst.penalty_outstanding,
+        billed=(inst.due_date - on).days <= loan.bill_days,
+        bill_opens=inst.due_date - timedelta(days=loan.bill_days),
+    )
+
+
+@dataclass(frozen=True)
+class LoanSummary:
+    loan: object
+    instalments: list
+    standing: LoanStanding
+    figures: RepaymentFigures
+    next_bill: NextBill | None
+
+
+def summarise_loan(*, loan, instalments: list, on: date) -> LoanSummary:
+    return LoanSummary(
+        loan=loan,
+        instalments=instalments,
+        standing=loan_standing(loan=loan, instalments=instalments, on=on),
+        figures=figures_for(loan=loan, instalments=instalments, on=on),
+        next_bill=next_bill(loan=loan, instalments=instalments, on=on),
+    )
+
+
+def borrower_loans(*, borrower: Borrower, on: date, active_only: bool = False) -> list[LoanSummary]:
+    """The borrower's loans, active first (newest first within each), each with its figures:
+    two queries, whatever the number of loans and instalments."""
+    loans = (
+        Loan.objects.filter(borrower=borrower)
+        .select_related("contract")
+        .prefetch_related(Prefetch("instalments", queryset=Instalment.objects.order_by("number")))
+        .order_by("-id")
+    )
+    if active_only:
+        loans = loans.filter(status=Loan.Status.ACTIVE)
+    summaries = [
+        summarise_loan(loan=loan, instalments=list(loan.instalments.all()), on=on) for loan in loans
+    ]
+    return sorted(summaries, key=lambda s: s.loan.status != Loan.Status.ACTIVE)

@@ -109,7 +109,7 @@ class SmsTemplateAdmin(BackOfficeAdmin):
         rows = []
         for language, label in (("zh-hans", "中文"), ("en", "English")):
             try:
-                text = compose(obj.render(context, language=language), "ABCDE")
+                text = compose(obj.render(context, language=language), "ABCDE", language=language)
             except Exception as exc:  # noqa: BLE001 - show the error instead of the preview
                 text = f"⚠ {exc}"
             rows.append((label, text, len(text)))

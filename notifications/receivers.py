@@ -10,6 +10,7 @@ from loans.models.lending import CANCEL_REASON_MESSAGES, CancelReason
 from loans.services.repayments import unrecovered_amount
 
 from . import services
+from .texts import card_words
 
 DECIDED_TEMPLATES = {
     LoanApplication.Status.APPROVED: "application_approved",
@@ -39,8 +40,9 @@ def on_card_verification_code_requested(
 
 @receiver(signals.application_cancelled)
 def on_application_cancelled(sender, application, reasons, **kwargs):
-    with translation.override("zh-hans"):  # SMS are Chinese until borrowers pick a language
-        said = "；".join(
+    language = services.sms_language(application.borrower)
+    with translation.override(language):  # the reasons in the borrower's language
+        said = ("; " if language == "en" else "；").join(
             str(CANCEL_REASON_MESSAGES.get(code, code)).rstrip("。.") for code in reasons
         )
     services.queue_from_template(
@@ -54,13 +56,13 @@ def on_application_cancelled(sender, application, reasons, **kwargs):
 
 @receiver(signals.refund_paid)
 def on_refund_paid(sender, refund, **kwargs):
-    card = refund.bank_card
+    borrower = refund.loan.borrower
     services.queue_from_template(
-        borrower=refund.loan.borrower,
+        borrower=borrower,
         template_code="refund_paid",
         context={
             "amount": f"{refund.amount:.2f}",
-            "card": f"{card.bank_name}尾号{card.last4}" if card else "",
+            "card": card_words(refund.bank_card, services.sms_language(borrower)),
         },
         dedupe_key=f"refund:{refund.pk}:paid",
     )
@@ -102,7 +104,7 @@ def on_loan_disbursed(sender, loan, bank_card=None, **kwargs):
         template_code="loan_disbursed",
         context={
             "amount": f"{loan.principal:.2f}",
-            "card": f"{bank_card.bank_name}尾号{bank_card.last4}" if bank_card else "",
+            "card": card_words(bank_card, services.sms_language(loan.borrower)),
             "first_due_date": first.due_date.isoformat(),
             "first_payment": f"{first.principal_due + first.interest_due:.2f}",
         },

@@ -1,6 +1,9 @@
 """Who gets which reminder on a business date: one query per reminder kind, rendered in
 Python (templates are staff-editable), inserted in bulk. Dedupe keys make every step
 exactly-once, however often the selection runs and however many clusters run it.
+
+Each text is in its borrower's language; the T−3 and T−1 reminders skip borrowers who turned
+them off, the due-date reminder and every overdue or legally required notice never do.
 """
 
 from dataclasses import dataclass
@@ -18,6 +21,7 @@ from loans.models import Instalment, Loan
 from .models import CadenceStep, Purpose, SmsMessage, SmsTemplate
 from .policy import collection_policy
 from .services import collection_sms_left, compose, verification_code
+from .texts import CHINESE
 from .timing import next_send_time
 
 INSERT_BATCH = 5000
@@ -34,6 +38,8 @@ class Draft:
     context: dict
     # The loan an overdue notice is about (the collection policy pauses per loan too).
     loan_id: int | None = None
+    # The borrower's language (loans.models.Language): the template variant and footer.
+    language: str = CHINESE
 
 
 def _phone_columns(path: str) -> dict:
@@ -46,11 +52,15 @@ def _phone_columns(path: str) -> dict:
 
 
 def due_drafts(step: CadenceStep, business_date: date) -> list[Draft]:
+    """The reminders of one due step. Before the due date (T−3, T−1) only to borrowers who
+    want them (`Borrower.early_reminders`, a filter in the query); the due-date one (T) to
+    everyone, whatever they chose."""
     due_date = business_date - timedelta(days=step.offset_days)
+    rows = Instalment.objects.open().filter(due_date=due_date, loan__status=Loan.Status.ACTIVE)
+    if step.offset_days < 0:
+        rows = rows.filter(loan__borrower__early_reminders=True)
     rows = (
-        Instalment.objects.open()
-        .filter(due_date=due_date, loan__status=Loan.Status.ACTIVE)
-        .order_by()  # no sort: the order does not matter and costs a second at a million
+        rows.order_by()  # no sort: the order does not matter and costs a second at a million
         .with_outstanding("amount")
         .annotate(**_phone_columns("loan__borrower__"))
         .values(
@@ -60,6 +70,8 @@ def due_drafts(step: CadenceStep, business_date: date) -> list[Draft]:
             "amount",
             "loan__term",
             "loan__borrower_id",
+            "loan__borrower__language",
+            "loan__borrower__auto_debit",
             "phone_token",
             "phone_index",
         )
@@ -76,7 +88,10 @@ def due_drafts(step: CadenceStep, business_date: date) -> list[Draft]:
                 "amount": f"{r['amount']:.2f}",
                 "due_date": r["due_date"].isoformat(),
                 "days": -step.offset_days,
+                # Off: the text says to pay, not to keep money on the card for the debit.
+                "auto_debit": r["loan__borrower__auto_debit"],
             },
+            language=r["loan__borrower__language"],
         )
         for r in rows
         if r["amount"] > 0
@@ -95,7 +110,8 @@ def _overdue_days_condition(steps: list[CadenceStep]):
 
 def overdue_drafts(steps: list[CadenceStep], business_date: date) -> list[Draft]:
     """One notice per overdue loan on a cadence day, carrying the loan's whole overdue
-    amount split into principal, interest and penalty."""
+    amount split into principal, interest and penalty. Every overdue borrower gets it,
+    whatever they chose about early reminders: the law requires it."""
     if not steps:
         return []
     repeat = next((s.repeat_every_days for s in steps if s.repeat_every_days), None)
@@ -134,6 +150,7 @@ def overdue_drafts(steps: list[CadenceStep], business_date: date) -> list[Draft]
             "overdue_principal",
             "overdue_interest",
             "overdue_penalty",
+            "borrower__language",
             "phone_token",
             "phone_index",
         )
@@ -163,6 +180,7 @@ def overdue_drafts(steps: list[CadenceStep], business_date: date) -> list[Draft]
                 dedupe_key=f"overdue:{r['oldest']}:T+{r['dpd']}",
                 context=context,
                 loan_id=r["id"],
+                language=r["borrower__language"],
             )
         )
     return drafts
@@ -218,7 +236,11 @@ def queue_drafts(template_code: str, drafts: list[Draft], *, now: datetime) -> i
                 phone=Ciphertext(d.phone_token),
                 phone_index=d.phone_index,
                 template=template_code,
-                text=compose(template.render({**common, **d.context}), code),
+                text=compose(
+                    template.render({**common, **d.context}, language=d.language),
+                    code,
+                    language=d.language,
+                ),
                 purpose=template.purpose,
                 dedupe_key=d.dedupe_key,
                 verification_code=code,

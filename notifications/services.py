@@ -13,12 +13,19 @@ from django.db.models import F, Q, Sum, Value
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from loans.models import Borrower
+from loans.models import Borrower, Language
 from loans.models.borrowers import mobile_index
 
 from .backends import SendResult, get_backend
 from .models import SmsMessage, SmsTemplate
 from .policy import collection_policy
+from .texts import (
+    CARD_CODE_TEXTS,
+    FOOTERS,
+    LOGIN_CODE_TEXTS,
+    REGISTRATION_CODE_TEXTS,
+    in_language,
+)
 from .timing import in_send_window, next_send_time, retry_time
 
 log = logging.getLogger(__name__)
@@ -53,9 +60,18 @@ def verification_code() -> str:
     return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
 
 
-def compose(body: str, code: str) -> str:
-    """Signature first, the verification code last (DESIGN §5)."""
-    return f"{settings.SMS_SIGNATURE}{body}（短信核验码 {code}，可在官网 /verify/ 查验）"
+def sms_language(borrower: Borrower | None) -> str:
+    """The language of a text to `borrower`: theirs (DESIGN §5), Chinese for anyone who is
+    not a borrower yet. The rest of this module says "en" or "zh-hans", nothing else."""
+    if borrower is not None and borrower.language == Language.ENGLISH:
+        return Language.ENGLISH.value
+    return Language.CHINESE.value
+
+
+def compose(body: str, code: str, *, language: str = Language.CHINESE.value) -> str:
+    """Signature first, the verification code last (DESIGN §5), the code's footer in the
+    language of the body."""
+    return f"{settings.SMS_SIGNATURE}{body}{in_language(FOOTERS, language).format(code=code)}"
 
 
 def queue_sms(
@@ -69,11 +85,14 @@ def queue_sms(
     obeys_quiet_hours: bool = True,
     secret_masked: bool = False,
     phone: str = "",
+    language: str | None = None,
 ) -> SmsMessage | None:
     """Put one message in the outbox; None when a message with this dedupe key exists.
     A message that obeys quiet hours and is queued at night waits for the morning.
     `secret_masked`: `body` carries SECRET_MASK where the real text has a one-time code.
     `phone` only for a message to someone who is not a borrower yet (`borrower` None).
+    `language`: the language `body` is written in (the footer follows it); the borrower's
+    own by default.
 
     A collection SMS counts against the borrower's daily cap for the day it goes out; beyond
     the cap it raises CollectionCapReached and queues nothing (a collections caller records
@@ -93,7 +112,7 @@ def queue_sms(
         phone=phone,
         phone_index=mobile_index(phone),
         template=template,
-        text=compose(body, code),
+        text=compose(body, code, language=language or sms_language(borrower)),
         purpose=purpose,
         dedupe_key=dedupe_key,
         verification_code=code,
@@ -239,29 +258,31 @@ def _record_sent(rows: list[tuple[int, str]], now: datetime) -> None:
         )
 
 
-def login_code_body(code: str) -> str:
-    return f"您的登录验证码为{code}，5分钟内有效。请勿将验证码告诉任何人。"
+def login_code_body(code: str, language: str = Language.CHINESE.value) -> str:
+    return in_language(LOGIN_CODE_TEXTS, language).format(code=code)
 
 
-def registration_code_body(code: str) -> str:
-    return f"您的注册验证码为{code}，5分钟内有效。请勿将验证码告诉任何人。"
+def registration_code_body(code: str, language: str = Language.CHINESE.value) -> str:
+    return in_language(REGISTRATION_CODE_TEXTS, language).format(code=code)
 
 
 def send_login_code(*, borrower: Borrower, code: str, request_id: str) -> SmsMessage | None:
     """An OTP goes out at once, whatever the hour: the borrower is waiting for it. The outbox
     row keeps the text with the code masked; the real text exists only in this call."""
+    language = sms_language(borrower)
     return _send_secret(
         borrower=borrower,
         template="login_code",
-        body=login_code_body,
+        body=lambda c: login_code_body(c, language),
         code=code,
         dedupe_key=f"login-code:{request_id}",
+        language=language,
     )
 
 
 def send_registration_code(*, mobile: str, code: str, request_id: str) -> SmsMessage | None:
     """The code that proves a new applicant's mobile, before anything else about them is
-    stored: the row has the phone and no borrower."""
+    stored: the row has the phone and no borrower. Chinese: nobody has chosen a language yet."""
     return _send_secret(
         borrower=None,
         phone=mobile,
@@ -272,11 +293,10 @@ def send_registration_code(*, mobile: str, code: str, request_id: str) -> SmsMes
     )
 
 
-def card_code_body(bank_name: str, last4: str):
+def card_code_body(bank_name: str, last4: str, language: str = Language.CHINESE.value):
     def body(code: str) -> str:
-        return (
-            f"您正在绑定{bank_name}尾号{last4}的银行卡，验证码为{code}，5分钟内有效。"
-            "请勿将验证码告诉任何人。"
+        return in_language(CARD_CODE_TEXTS, language).format(
+            bank_name=bank_name, last4=last4, code=code
         )
 
     return body
@@ -287,16 +307,21 @@ def send_card_verification_code(
 ) -> SmsMessage | None:
     """绑卡验证: the code that proves a card being bound is the borrower's. Masked like login
     codes; the bank and the last four digits name the card, the full number never travels."""
+    language = sms_language(borrower)
     return _send_secret(
         borrower=borrower,
         template="card_verification_code",
-        body=card_code_body(bank_name, last4),
+        body=card_code_body(bank_name, last4, language),
         code=code,
         dedupe_key=f"card-code:{request_id}",
+        language=language,
     )
 
 
-def _send_secret(*, borrower, template, body, code, dedupe_key, phone="") -> SmsMessage | None:
+def _send_secret(
+    *, borrower, template, body, code, dedupe_key, phone="", language=None
+) -> SmsMessage | None:
+    language = language or sms_language(borrower)
     message = queue_sms(
         borrower=borrower,
         phone=phone,
@@ -306,9 +331,10 @@ def _send_secret(*, borrower, template, body, code, dedupe_key, phone="") -> Sms
         dedupe_key=dedupe_key,
         obeys_quiet_hours=False,
         secret_masked=True,
+        language=language,
     )
     if message:
-        real_text = compose(body(code), message.verification_code)
+        real_text = compose(body(code), message.verification_code, language=language)
         transaction.on_commit(
             lambda: send_messages([message.pk], secret_texts={message.pk: real_text})
         )
@@ -327,11 +353,15 @@ def queue_from_template(
     template is missing or inactive, or the dedupe key is taken. `immediate` for confirmations
     of what the borrower has just done, which go out at any hour. A collection template is
     capped as in `queue_sms`: CollectionCapReached beyond the borrower's daily cap, and
-    ContactRefused when the collection policy refuses it."""
+    ContactRefused when the collection policy refuses it.
+
+    The text is the template's variant in the borrower's language (`sms_language`); a caller
+    whose context holds words, not just figures, words them in that language too."""
     template = SmsTemplate.objects.filter(code=template_code, is_active=True).first()
     if template is None:
         return None
-    body = template.render({"service_phone": settings.SERVICE_PHONE, **context})
+    language = sms_language(borrower)
+    body = template.render({"service_phone": settings.SERVICE_PHONE, **context}, language=language)
     message = queue_sms(
         borrower=borrower,
         template=template_code,
@@ -339,6 +369,7 @@ def queue_from_template(
         purpose=template.purpose,
         dedupe_key=dedupe_key,
         obeys_quiet_hours=not immediate,
+        language=language,
     )
     if message is not None and message.send_after <= timezone.now():
         transaction.on_commit(lambda: send_messages([message.pk]))

@@ -1,17 +1,21 @@
 """Who is signed in. The portal remembers the borrower in the session, and only that
-borrower's data is shown; a mobile proven for registering is kept here too, never in a URL."""
+borrower's data is shown; a mobile proven for registering is kept here too, never in a URL.
+Signing in switches the pages to the borrower's saved language (the language cookie)."""
 
 from datetime import datetime
 
+from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.utils import timezone
+from django.utils import timezone, translation
 
 from loans import crypto
-from loans.models import Borrower
+from loans.models import Borrower, Language
 from loans.services import login_codes
 
 BORROWER_SESSION_KEY = "portal_borrower_id"
 PROOF_SESSION_KEY = "portal_mobile_proof"
+# Set on the request by log_in: the language the response must put in the cookie.
+SIGN_IN_LANGUAGE_ATTR = "portal_sign_in_language"
 
 
 def session_borrower(request) -> Borrower | None:
@@ -23,6 +27,45 @@ def log_in(request, borrower: Borrower) -> None:
     request.session.cycle_key()  # a new session id on login: no session fixation
     forget_proven_mobile(request)
     request.session[BORROWER_SESSION_KEY] = borrower.pk
+    language = sign_in_language(request, borrower)
+    if language:
+        translation.activate(language)
+        setattr(request, SIGN_IN_LANGUAGE_ATTR, language)
+
+
+def sign_in_language(request, borrower: Borrower) -> str | None:
+    """The language the borrower's pages switch to when they sign in: the one saved on them.
+
+    Except for a saved Chinese (the default) when this browser has never chosen (no language
+    cookie): the default cannot be told from a choice, so the browser's own language stays,
+    as before sign-in. A choice made on this browser (the cookie) gives way to the saved one.
+    """
+    chosen = request.COOKIES.get(settings.LANGUAGE_COOKIE_NAME)
+    if borrower.language == settings.LANGUAGE_CODE and not chosen:
+        return None
+    return borrower.language
+
+
+def set_language_cookie(response, language: str) -> None:
+    """The cookie Django's LocaleMiddleware reads, set as django.views.i18n.set_language does."""
+    response.set_cookie(
+        settings.LANGUAGE_COOKIE_NAME,
+        language,
+        max_age=settings.LANGUAGE_COOKIE_AGE,
+        path=settings.LANGUAGE_COOKIE_PATH,
+        domain=settings.LANGUAGE_COOKIE_DOMAIN,
+        secure=settings.LANGUAGE_COOKIE_SECURE,
+        httponly=settings.LANGUAGE_COOKIE_HTTPONLY,
+        samesite=settings.LANGUAGE_COOKIE_SAMESITE,
+    )
+
+
+def with_sign_in_language(request, response):
+    """`response`, carrying the language cookie when log_in switched the language."""
+    language = getattr(request, SIGN_IN_LANGUAGE_ATTR, None)
+    if language:
+        set_language_cookie(response, language)
+    return response
 
 
 def log_out(request) -> None:
@@ -59,3 +102,10 @@ def proven_mobile(request) -> login_codes.ProvenMobile | None:
 
 def forget_proven_mobile(request) -> None:
     request.session.pop(PROOF_SESSION_KEY, None)
+
+
+def page_language() -> str:
+    """The language of the page being answered, as a borrower's language: what a person
+    registering in it reads from then on."""
+    active = translation.get_language() or ""
+    return Language.ENGLISH.value if active.startswith("en") else Language.CHINESE.value

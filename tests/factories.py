@@ -64,8 +64,9 @@ def card_number(*, last4: str | None = None) -> str:
     if last4 is None:
         body = f"622202{next(_seq):012d}"
         return body + luhn.calc_check_digit(body)
+    n = next(_seq) % 10**8  # one body, ten tries at the digit before last4
     for d in range(10):
-        number = f"622202{next(_seq) % 10**8:08d}{d}{last4}"
+        number = f"622202{n:08d}{d}{last4}"
         if luhn.is_valid(number):
             return number
     raise AssertionError("unreachable: one of ten digits always fixes the check")

@@ -123,7 +123,15 @@ class RestrictionAddForm(forms.Form):
 
 @admin.register(ContactRestriction)
 class ContactRestrictionAdmin(MaskedBorrowerMixin, BorrowerSearchMixin, BackOfficeAdmin):
-    list_display = ["borrower_masked", "scope", "reason", "since", "recorded_by", "lifted_at"]
+    list_display = [
+        "borrower_masked",
+        "scope",
+        "reason",
+        "since",
+        "recorded_by",
+        "by_borrower",
+        "lifted_at",
+    ]
     list_filter = ["scope", "since", "lifted_at"]
     list_select_related = ["borrower", "recorded_by"]
     actions = ["lift"]

@@ -163,7 +163,8 @@ class BannedPhrase(models.Model):
 
 
 class ContactRestriction(models.Model):
-    """The borrower asked for written contact only (or no contact on one channel)."""
+    """The borrower asked for written contact only (or no contact on one channel): told to a
+    member of staff, who records it, or asked for by the borrower in the portal (no staff)."""
 
     class Scope(models.TextChoices):
         CALLS = "calls", _("No calls")
@@ -180,9 +181,16 @@ class ContactRestriction(models.Model):
     reason = models.CharField(_("reason"), max_length=200, blank=True)
     since = models.DateTimeField(_("since"), auto_now_add=True)
     lifted_at = models.DateTimeField(_("lifted"), null=True, blank=True)
+    # Empty when the borrower asked in the portal themself (`by_borrower`).
     recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", verbose_name=_("by")
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("by"),
     )
+    by_borrower = models.BooleanField(_("asked for by the borrower in the portal"), default=False)
     lifted_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -196,6 +204,13 @@ class ContactRestriction(models.Model):
         verbose_name = _("contact restriction")
         verbose_name_plural = _("contact restrictions")
         ordering = ["-since"]
+        constraints = [
+            # Someone asked for it: a named member of staff, or the borrower themself.
+            models.CheckConstraint(
+                condition=models.Q(recorded_by__isnull=False) | models.Q(by_borrower=True),
+                name="restriction_has_a_source",
+            )
+        ]
         indexes = [
             models.Index(
                 fields=["borrower"],

@@ -2,12 +2,14 @@
 by SMS, and while any is open every collection contact on the borrower's cases is paused,
 until it is resolved in writing (DESIGN §6)."""
 
+from datetime import timedelta
+
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from loans.models import Borrower
+from loans.models import Borrower, Loan
 from notifications.services import queue_from_template
 
 from ..models import CollectionCase, Complaint, HomeVisit
@@ -18,6 +20,10 @@ ACK_TEMPLATE = "complaint_ack"
 RESOLVE_PERMISSION = "collections.resolve_complaint"
 # Long enough for a full account of what happened; a bound for what one form may store.
 MAX_TEXT_LENGTH = 4000
+# A portal complaint repeated within this time (same text, still open) is the same one.
+PORTAL_REPEAT_WINDOW = timedelta(minutes=30)
+# What a borrower contests about the debt itself: a dispute (异议), not a complaint.
+DISPUTED = (Complaint.Category.AMOUNT, Complaint.Category.IDENTITY)
 
 
 def register_complaint(
@@ -85,6 +91,50 @@ def register_complaint(
             visit_date__gte=timezone.localdate(),
         ).update(status=HomeVisit.Status.CANCELLED)
     return complaint
+
+
+def submit_portal_complaint(
+    *, borrower: Borrower, category: str, description: str, loan: Loan | None = None
+) -> tuple[Complaint, bool]:
+    """A complaint or dispute the borrower writes in the portal, optionally about one of
+    their loans (named in the text, and the loan's case carries it). About an amount or the
+    borrower's identity it is a dispute (异议), otherwise a complaint (投诉). The same text
+    sent again while it is open and recent (a double tap, a resubmitted form) is the same
+    complaint: no second one, no second SMS. Returns (the complaint, whether it is new)."""
+    if loan is not None and loan.borrower_id != borrower.pk:
+        raise ValidationError({"loan": _("Choose one of your own loans.")})
+    description = _clean_text(description, field="description")
+    if loan is not None:
+        description = f"[借款合同 Loan contract {loan.contract.number}]\n{description}"
+    kind = Complaint.Kind.DISPUTE if category in DISPUTED else Complaint.Kind.COMPLAINT
+    with transaction.atomic():
+        _lock(borrower)  # a second submit waits here, then finds the first
+        repeat = (
+            Complaint.objects.open()
+            .filter(
+                borrower=borrower,
+                source=Complaint.Source.PORTAL,
+                category=category,
+                description=description,
+                received_at__gte=timezone.now() - PORTAL_REPEAT_WINDOW,
+            )
+            .first()
+        )
+        if repeat is not None:
+            return repeat, False
+        case = None
+        if loan is not None:
+            cases = CollectionCase.objects.filter(loan=loan)
+            case = cases.open().first() or cases.order_by("-opened_on", "-pk").first()
+        complaint = register_complaint(
+            borrower=borrower,
+            kind=kind,
+            category=category,
+            description=description,
+            source=Complaint.Source.PORTAL,
+            case=case,
+        )
+    return complaint, True
 
 
 def resolve_complaint(*, complaint: Complaint, staff, resolution: str) -> Complaint:

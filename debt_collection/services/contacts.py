@@ -17,11 +17,14 @@ from notifications.services import queue_from_template
 from .. import guard
 from ..models import (
     CallOutcome,
+    CaseEvent,
+    CaseStatus,
     Channel,
     CollectionCase,
     Complaint,
     ContactAttempt,
     ContactRestriction,
+    HomeVisit,
 )
 from . import cases as case_services
 from . import complaints as complaint_services
@@ -152,21 +155,60 @@ def restrict_contact(
     if scope not in ContactRestriction.Scope.values:
         raise ValidationError({"scope": _("Choose which contact the borrower refuses.")})
     reason = case_services._clean_text(reason, required=False, field="reason")[:200]
+    restriction, _created = _record_restriction(
+        borrower=borrower, scope=scope, reason=reason, recorded_by=staff
+    )
+    return restriction
+
+
+@transaction.atomic
+def _record_restriction(*, borrower: Borrower, scope: str, **fields):
+    """(the restriction of `scope` in force, whether this call made it). Under the same row
+    lock as the guard's: a contact being decided right now finishes first, and a double click
+    or tap makes one restriction."""
+    list(
+        Borrower.objects.select_for_update(no_key=True)
+        .filter(pk=borrower.pk)
+        .values_list("pk", flat=True)
+    )
+    in_force = ContactRestriction.objects.filter(
+        borrower=borrower, scope=scope, lifted_at__isnull=True
+    ).first()
+    if in_force is not None:
+        return in_force, False
+    return ContactRestriction.objects.create(borrower=borrower, scope=scope, **fields), True
+
+
+def request_written_only(*, borrower: Borrower) -> tuple[ContactRestriction, bool]:
+    """The borrower asks in the portal for written contact only: from now on the guard refuses
+    every call, collection SMS (automated ones too) and home visit, and visits still to come
+    are called off. No member of staff is involved; lifting it is a supervisor's, as for one
+    told to staff. Idempotent: (the restriction in force, whether this call made it)."""
     with transaction.atomic():
-        # One borrower's restrictions are recorded one at a time: a double click makes one.
-        list(
-            Borrower.objects.select_for_update(no_key=True)
-            .filter(pk=borrower.pk)
-            .values_list("pk", flat=True)
+        restriction, created = _record_restriction(
+            borrower=borrower,
+            scope=ContactRestriction.Scope.WRITTEN_ONLY,
+            by_borrower=True,
+            reason="借款人在线申请仅书面联系 (asked in the portal)",
         )
-        in_force = ContactRestriction.objects.filter(
-            borrower=borrower, scope=scope, lifted_at__isnull=True
-        ).first()
-        if in_force is not None:
-            return in_force
-        return ContactRestriction.objects.create(
-            borrower=borrower, scope=scope, reason=reason, recorded_by=staff
-        )
+        if not created:
+            return restriction, False
+        # A visit is a contact too: an approved one would otherwise still happen.
+        HomeVisit.objects.filter(
+            case__borrower=borrower,
+            status__in=[HomeVisit.Status.REQUESTED, HomeVisit.Status.APPROVED],
+            visit_date__gte=timezone.localdate(),
+        ).update(status=HomeVisit.Status.CANCELLED)
+        text = _("The borrower asked in the portal for written contact only.")
+        # Each open case's timeline says so; one waiting for its visit goes back to work.
+        notes = []
+        for case in CollectionCase.objects.open().filter(borrower=borrower):
+            if case.status == CaseStatus.VISIT_SCHEDULED:
+                case_services.set_status(case=case, status=CaseStatus.IN_PROGRESS, text=text)
+            else:
+                notes.append(CaseEvent(case=case, kind=CaseEvent.Kind.NOTE, text=text))
+        CaseEvent.objects.bulk_create(notes)
+    return restriction, True
 
 
 def lift_restriction(*, restriction: ContactRestriction, staff) -> ContactRestriction:

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from loans.models import Instalment, Loan
 from loans.services import restructuring
-from notifications.services import queue_from_template
+from notifications.services import queue_from_template, sms_language
 
 from ..models import CaseEvent, CaseStatus, CollectionCase, HardshipPlan
 from ..models.help import PLAN_LAPSE_DPD
@@ -269,7 +269,7 @@ def _clean(reason: str) -> str:
 
 def _send_decision(plan: HardshipPlan) -> None:
     approved = plan.status == HardshipPlan.Status.APPROVED
-    with translation.override("zh-hans"):  # SMS are Chinese, as the other lifecycle texts
+    with translation.override(sms_language(plan.loan.borrower)):  # the borrower's language
         summary = plan_summary(plan) if approved else ""
     queue_from_template(
         borrower=plan.loan.borrower,

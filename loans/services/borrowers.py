@@ -10,14 +10,16 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import kyc
-from ..models import Borrower, CivilCapacity, Consent, CreditReport, PiiAccessLog
+from ..consents import CREDIT_QUERY_VERSION, DATA_PROCESSING_VERSION
+from ..models import Borrower, CivilCapacity, Consent, CreditReport, Language, PiiAccessLog
 from ..models.borrowers import id_number_index, mobile_index
 from ..validators import kyc_message
 
-# The version of each consent text currently shown to borrowers; bump when the text changes.
+# The version of each consent text currently shown to borrowers: the texts and their
+# versions live in loans.consents (a new wording is a new version there).
 CONSENT_TEXT_VERSIONS = {
-    Consent.Kind.DATA_PROCESSING: "2026.1",
-    Consent.Kind.CREDIT_QUERY: "2026.1",
+    Consent.Kind.DATA_PROCESSING: DATA_PROCESSING_VERSION,
+    Consent.Kind.CREDIT_QUERY: CREDIT_QUERY_VERSION,
 }
 REVEALABLE_FIELDS = ("name", "id_number", "mobile", "address")
 
@@ -75,15 +77,19 @@ def register_borrower(
     consents: Iterable[str] = (),
     consent_ip: str | None = None,
     consent_at: datetime | None = None,
+    language: str = Language.CHINESE,
 ) -> Borrower:
     name = name.strip()
     if not name:
         raise ValidationError({"name": _("Please enter the name shown on the ID card.")})
     id_number, mobile = clean_identity(id_number=id_number, mobile=mobile)
+    if language not in Language.values:
+        raise ValidationError({"language": _("Choose 中文 or English.")})
     borrower = Borrower(
         name=name,
         id_number=id_number,
         mobile=mobile,
+        language=language,
         monthly_income=monthly_income,
         monthly_debt_payments=monthly_debt_payments,
         employer=employer,
@@ -170,3 +176,37 @@ def reveal_pii(
         user=actor, borrower=borrower, field=field, reason=reason[:200], ip_address=ip_address
     )
     return getattr(borrower, field)
+
+
+# --- The borrower's own choices in the portal ----------------------------------------------
+
+
+@transaction.atomic
+def set_borrower_language(*, borrower: Borrower, language: str) -> Borrower:
+    """The language the borrower reads: their portal pages after sign-in and every SMS we
+    send them (DESIGN §5). Raises ValidationError for a language we do not offer."""
+    if language not in Language.values:
+        raise ValidationError({"language": _("Choose 中文 or English.")})
+    Borrower.objects.filter(pk=borrower.pk).update(language=language, updated_at=timezone.now())
+    borrower.language = language
+    return borrower
+
+
+@transaction.atomic
+def set_portal_preferences(
+    *, borrower: Borrower, auto_debit: bool, early_reminders: bool
+) -> Borrower:
+    """自动扣款 (auto-debit) on or off, and whether to get the T−3 and T−1 due reminders.
+
+    Under the borrower's row lock, which removing a card takes too: the card removal rule
+    (`cards.remove_bank_card`) reads `auto_debit` and cannot race this. The due-date reminder
+    and every message the law requires are sent whatever is chosen here."""
+    locked = (
+        Borrower.objects.select_for_update()
+        .only("pk", "auto_debit", "early_reminders")
+        .get(pk=borrower.pk)
+    )
+    locked.auto_debit, locked.early_reminders = bool(auto_debit), bool(early_reminders)
+    locked.save(update_fields=["auto_debit", "early_reminders", "updated_at"])
+    borrower.auto_debit, borrower.early_reminders = locked.auto_debit, locked.early_reminders
+    return borrower

@@ -14,6 +14,7 @@ import logging
 import re
 import secrets
 import uuid
+from dataclasses import dataclass
 from datetime import timedelta
 
 from django.conf import settings
@@ -26,7 +27,7 @@ from stdnum import luhn
 from .. import signals
 from ..after_response import run_after_response
 from ..gateway import CardRegistrationFailed, get_gateway
-from ..models import BankCard, Borrower
+from ..models import BankCard, Borrower, Loan
 from ..models.payments import CardBinding, card_number_index
 from . import login_codes
 
@@ -332,6 +333,78 @@ def unbind_bank_card(*, card: BankCard) -> BankCard:
     card.is_default = False
     card.save(update_fields=["unbound_at", "is_default"])
     return card
+
+
+class CardAlreadyRemoved(ValidationError):
+    """The card was removed before (a second click, another tab): nothing more to do."""
+
+    def __init__(self):
+        super().__init__(_("This card has already been removed."), code="already_removed")
+
+
+class CardNeededForAutoDebit(ValidationError):
+    """The borrower's only usable card, while a loan of theirs is being auto-debited."""
+
+    def __init__(self):
+        super().__init__(
+            _(
+                "This is the only card your auto-debited loan is collected from, so it cannot "
+                "be removed now. Bind another card first, or turn auto-debit off."
+            ),
+            code="needed_for_auto_debit",
+        )
+
+
+@dataclass(frozen=True)
+class CardRemoval:
+    card: BankCard
+    # The card that is the default now, when the removed one was the default; None when it
+    # was not, or when no other verified card is left.
+    new_default: BankCard | None
+    was_default: bool
+
+
+@transaction.atomic
+def remove_bank_card(*, card: BankCard) -> CardRemoval:
+    """The borrower removes one of their cards (解绑, unbinding) in the portal.
+
+    Refused (CardNeededForAutoDebit) while it is their only usable card, auto-debit is on and
+    a loan of theirs is active: the due dates would find nothing to charge. Removing the
+    default card makes their most recently verified other usable card the default, so the
+    money keeps one place to go. Under the borrower's row lock, like every card change: two
+    removals at once cannot each leave the other as the last card. A card removed already
+    raises CardAlreadyRemoved.
+    """
+    borrower = (
+        Borrower.objects.select_for_update().only("pk", "auto_debit").get(pk=card.borrower_id)
+    )
+    card = BankCard.objects.select_for_update().get(pk=card.pk)
+    if card.unbound_at is not None:
+        raise CardAlreadyRemoved()
+    others = (
+        BankCard.objects.usable()
+        .filter(borrower=borrower)
+        .exclude(pk=card.pk)
+        .order_by("-verified_at", "-id")
+    )
+    successor = others.first()
+    if (
+        card.is_verified
+        and successor is None
+        and borrower.auto_debit
+        and Loan.objects.filter(borrower=borrower, status=Loan.Status.ACTIVE).exists()
+    ):
+        raise CardNeededForAutoDebit()
+    was_default = card.is_default
+    card.unbound_at = timezone.now()
+    card.is_default = False
+    card.save(update_fields=["unbound_at", "is_default"])
+    new_default = None
+    if was_default and successor is not None:
+        successor.is_default = True
+        successor.save(update_fields=["is_default"])
+        new_default = successor
+    return CardRemoval(card=card, new_default=new_default, was_default=was_default)
 
 
 def default_card(*, borrower: Borrower) -> BankCard | None:

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from ..bureau import BureauReport, get_bureau
 from ..identity import IdentityCheck, IdentityVerificationUnavailable, get_identity_verifier
-from ..models import Borrower, Consent, CreditAssessment
+from ..models import Borrower, Consent, CreditAssessment, Language
 from ..models.borrowers import RegistrationAttempt, id_number_index, mobile_index
 from ..ratelimit import RateLimited, within_limit
 from . import borrowers, credit
@@ -91,12 +91,14 @@ def apply_for_credit_line(
     occupation: str = "",
     id_expiry_date: date | None = None,
     ip_address: str | None = None,
+    language: str = Language.CHINESE,
 ) -> CreditAssessment:
     """Check the identity, pull the credit report the consent allows, then register the
     borrower with both consents and assess, all in one transaction. The two outside services
     are called first, outside any transaction; a refusal leaves only a registration attempt.
 
-    `mobile` must have been proven by the caller (`login_codes.verify_registration_code`).
+    `mobile` must have been proven by the caller (`login_codes.verify_registration_code`);
+    `language` is the one the person applied in, kept as the borrower's.
     """
     name = name.strip()
     if not name:
@@ -133,6 +135,7 @@ def apply_for_credit_line(
             occupation=occupation,
             id_expiry_date=id_expiry_date,
             ip_address=ip_address,
+            language=language,
             consented_at=consented_at,
             check=check,
             report=report,
@@ -165,6 +168,7 @@ def _register_and_assess(
     occupation: str,
     id_expiry_date: date | None,
     ip_address: str | None,
+    language: str,
     consented_at: datetime,
     check: IdentityCheck,
     report: BureauReport,
@@ -184,6 +188,7 @@ def _register_and_assess(
         consents=[Consent.Kind.DATA_PROCESSING, Consent.Kind.CREDIT_QUERY],
         consent_ip=ip_address,
         consent_at=consented_at,
+        language=language,
     )
     borrowers.record_credit_report(
         borrower=borrower,

@@ -4,7 +4,8 @@ refund's (POST /gateway/refunds/webhook/), in the same signed JSON.
 Every call is verified (signature, timestamp, JSON), logged whatever happens to it, and applied
 at most once per gateway event: the accepted log row's unique event id is claimed first. A
 charge's success posts the repayment once per gateway reference (the ledger is idempotent on
-the external id); a refund's result goes to `refunds.record_refund_result`.
+the external id): as an auto-debit, or as a card payment when the borrower paid in the portal.
+A refund's result goes to `refunds.record_refund_result`.
 """
 
 import json
@@ -137,7 +138,7 @@ def _apply_event(*, event: GatewayEvent, log: dict) -> GatewayNotification:
             attempt.repayment, _created = post_repayment(
                 loan=attempt.loan,
                 amount=event.amount,
-                channel=Channel.AUTO_DEBIT,
+                channel=_channel(attempt),
                 external_id=attempt.gateway_ref,
                 value_date=attempt.business_date,
             )
@@ -154,6 +155,14 @@ def _apply_event(*, event: GatewayEvent, log: dict) -> GatewayNotification:
     notification.detail = detail[:300]
     notification.save(update_fields=["debit_attempt", "detail"])
     return notification
+
+
+def _channel(attempt: DebitAttempt) -> str:
+    """A payment the borrower made from the portal is a card payment they made (its receipt
+    SMS goes at once); the scheduled slots are auto-debit."""
+    if attempt.slot == DebitAttempt.Slot.PORTAL:
+        return Channel.BANK_CARD
+    return Channel.AUTO_DEBIT
 
 
 def _verified_event(

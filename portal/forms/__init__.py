@@ -6,7 +6,8 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loans import kyc
-from loans.models import LoanProduct
+from loans.consents import shown_text
+from loans.models import Consent, LoanProduct
 from loans.models.products import METHOD_LABELS
 from loans.validators import kyc_message
 
@@ -70,12 +71,15 @@ class CreditApplicationForm(forms.Form):
         decimal_places=2,
         initial=0,
     )
+    # The full text of each consent, the version recorded with it, is shown beside its box.
     consent_data = forms.BooleanField(
         label=_("I agree that my personal data is processed to assess my application."),
+        help_text=shown_text(Consent.Kind.DATA_PROCESSING),
         error_messages={"required": _("We cannot assess an application without this consent.")},
     )
     consent_credit = forms.BooleanField(
         label=_("I authorise a query of my credit report at the credit reference centre."),
+        help_text=shown_text(Consent.Kind.CREDIT_QUERY),
         error_messages={"required": _("We cannot assess an application without this consent.")},
     )
 

@@ -4,7 +4,14 @@ from the session (`borrower_required`) and nothing else."""
 from .account import set_language
 from .borrowing import borrow, cancel_draw, contract_detail, contract_download, loan_detail
 from .calculator import calculator, quote
-from .cards import bank_cards, bind_card, card_code, card_preferences, make_default_card, remove_card
+from .cards import (
+    bank_cards,
+    bind_card,
+    card_code,
+    card_preferences,
+    make_default_card,
+    remove_card,
+)
 from .help import complaint_detail, complaint_new, hardship_detail, hardship_new, help_index
 from .loans import loan_list
 from .login import login, logout

@@ -99,6 +99,7 @@ def contract_detail(request, number: str):
         "application": application,
         "card": cards.default_card(borrower=application.borrower),
         "bind_url": with_next(reverse("portal:bind_card"), request.path),
+        "loan": Loan.objects.filter(contract=contract).first(),
     }
     return render(request, "portal/contract.html", context)
 
@@ -167,14 +168,29 @@ def cancel_draw(request, pk: int):
     return redirect("portal:my_credit")
 
 
+# The ledger rows shown on a loan's page, newest first: an overdue loan gets a penalty row per
+# instalment every day, so the page shows the latest ones and says how many there are.
+TRANSACTIONS_SHOWN = 60
+
+
 @borrower_required
 def loan_detail(request, pk: int):
-    loan = get_object_or_404(Loan, pk=pk, borrower=request.borrower)
+    loan = get_object_or_404(
+        Loan.objects.select_related("contract"), pk=pk, borrower=request.borrower
+    )
     today = timezone.localdate()
+    instalments = list(loan.instalments.order_by("number"))
+    summary = selectors.summarise_loan(loan=loan, instalments=instalments, on=today)
+    rows = selectors.instalment_rows(loan=loan, instalments=instalments, on=today)
+    transactions = loan.transactions.order_by("-value_date", "-id")
     context = {
         "loan": loan,
-        "instalments": loan.instalments.order_by("number"),
-        "figures": selectors.repayment_figures(loan=loan, on=today),
-        "repayments": loan.repayments.order_by("-id"),
+        "summary": summary,
+        "figures": summary.figures,
+        "rows": rows,
+        "paid_total": sum((r.total_paid for r in rows), Decimal("0.00")),
+        "transactions": transactions[:TRANSACTIONS_SHOWN],
+        "transaction_count": transactions.count(),
+        "transactions_shown": TRANSACTIONS_SHOWN,
     }
     return render(request, "portal/loan.html", context)

@@ -5,7 +5,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils.http import url_has_allowed_host_and_scheme
@@ -14,12 +13,14 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_POST
 
 from loans.after_response import after_response
-from loans.models import BankCard
+from loans.models import BankCard, Loan
 from loans.models.payments import CardBinding
+from loans.services import borrowers as borrower_services
 from loans.services import cards
 
 from ..decorators import borrower_required
 from ..forms import BindCardForm, CardCodeForm, add_errors
+from ..forms.account import CardPreferencesForm
 
 
 def _next_url(request) -> str:
@@ -38,10 +39,24 @@ def with_next(url: str, next_url: str) -> str:
 
 @borrower_required
 def bank_cards(request):
-    cards = BankCard.objects.filter(borrower=request.borrower, unbound_at__isnull=True).order_by(
+    """The bound cards (masked), which is the default, and the borrower's auto-debit and
+    reminder choices with the card auto-debit charges."""
+    borrower = request.borrower
+    bound = BankCard.objects.filter(borrower=borrower, unbound_at__isnull=True).order_by(
         "-is_default", "-bound_at", "-id"
     )
-    return render(request, "portal/cards.html", {"cards": cards})
+    context = {
+        "cards": bound,
+        "default_card": cards.default_card(borrower=borrower),
+        "has_active_loan": Loan.objects.filter(
+            borrower=borrower, status=Loan.Status.ACTIVE
+        ).exists(),
+        "preferences": CardPreferencesForm(
+            initial={"auto_debit": borrower.auto_debit, "early_reminders": borrower.early_reminders}
+        ),
+        "borrower": borrower,
+    }
+    return render(request, "portal/cards.html", context)
 
 
 @after_response
@@ -123,9 +138,58 @@ def make_default_card(request, pk: int):
     return redirect("portal:bank_cards")
 
 
-def remove_card(request, *args, **kwargs):
-    raise Http404
+@require_POST
+@borrower_required
+def remove_card(request, pk: int):
+    """解绑 (remove a card). Another borrower's card is a 404; one removed already (a second
+    click) gets a calm word, not an error."""
+    card = get_object_or_404(BankCard, pk=pk, borrower=request.borrower)
+    try:
+        removal = cards.remove_bank_card(card=card)
+    except cards.CardAlreadyRemoved as exc:
+        messages.info(request, " ".join(exc.messages))
+    except ValidationError as exc:
+        messages.warning(request, " ".join(exc.messages))
+    else:
+        messages.success(request, _("%(card)s is removed.") % {"card": removal.card.masked})
+        if removal.new_default is not None:
+            messages.info(
+                request,
+                _(
+                    "%(card)s is your default card now: loans are paid to it and repayments "
+                    "collected from it."
+                )
+                % {"card": removal.new_default.masked},
+            )
+        elif removal.was_default:
+            messages.warning(
+                request,
+                _(
+                    "You have no default card now. Bind a card, or make a verified one the "
+                    "default, before you borrow or for auto-debit to collect."
+                ),
+            )
+    return redirect("portal:bank_cards")
 
 
-def card_preferences(request, *args, **kwargs):
-    raise Http404
+@require_POST
+@borrower_required
+def card_preferences(request):
+    """Auto-debit on or off, and the T−3 / T−1 reminders. Saving the same choices twice (a
+    double click) leaves them as they are."""
+    form = CardPreferencesForm(request.POST)
+    if form.is_valid():
+        borrower = borrower_services.set_portal_preferences(
+            borrower=request.borrower,
+            auto_debit=form.cleaned_data["auto_debit"],
+            early_reminders=form.cleaned_data["early_reminders"],
+        )
+        messages.success(request, _("Your choices are saved."))
+        if borrower.auto_debit and cards.default_card(borrower=borrower) is None:
+            messages.warning(request, _("Auto-debit needs a verified default card: bind one."))
+        elif not borrower.auto_debit:
+            messages.info(
+                request,
+                _("Auto-debit is off: please repay each instalment yourself by its due date."),
+            )
+    return redirect("portal:bank_cards")

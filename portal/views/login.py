@@ -10,7 +10,7 @@ from loans.ratelimit import RateLimited
 from loans.services import login_codes
 
 from ..forms import MobileCodeForm, add_errors
-from ..session import log_in, log_out
+from ..session import log_in, log_out, with_sign_in_language
 
 LoginForm = MobileCodeForm
 
@@ -32,7 +32,7 @@ def login(request):
                     mobile=mobile, code=form.cleaned_data["code"]
                 )
                 log_in(request, borrower)
-                return redirect("portal:my_credit")
+                return with_sign_in_language(request, redirect("portal:my_credit"))
         except ValidationError as exc:
             add_errors(form, exc)
             status = 429 if isinstance(exc, RateLimited) else 200

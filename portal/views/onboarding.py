@@ -5,12 +5,13 @@ from decimal import Decimal
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
 from loans import kyc, selectors
 from loans.after_response import after_response
-from loans.models import Borrower, CreditLine
+from loans.models import Borrower, CreditLine, Loan
 from loans.ratelimit import RateLimited
 from loans.reasons import reason_message
 from loans.scorecard import CURRENT_SCORECARD_VERSION, get_scorecard
@@ -19,7 +20,14 @@ from loans.services import credit, login_codes, registration
 from ..context_processors import typical_apr
 from ..decorators import borrower_required
 from ..forms import CreditApplicationForm, MobileCodeForm, ReviewRequestForm, add_errors
-from ..session import forget_proven_mobile, log_in, proven_mobile, remember_proven_mobile
+from ..session import (
+    forget_proven_mobile,
+    log_in,
+    page_language,
+    proven_mobile,
+    remember_proven_mobile,
+    with_sign_in_language,
+)
 
 
 def home(request):
@@ -54,14 +62,17 @@ def apply(request):
         data = {k: v for k, v in form.cleaned_data.items() if not k.startswith("consent_")}
         try:
             assessment = registration.apply_for_credit_line(
-                **data, mobile=proven.mobile, ip_address=request.META.get("REMOTE_ADDR")
+                **data,
+                mobile=proven.mobile,
+                ip_address=request.META.get("REMOTE_ADDR"),
+                language=page_language(),
             )
         except ValidationError as exc:
             add_errors(form, exc)
             status = 429 if isinstance(exc, RateLimited) else 200
         else:
             log_in(request, assessment.borrower)  # also forgets the proof: used once
-            return redirect("portal:my_credit")
+            return with_sign_in_language(request, redirect("portal:my_credit"))
     context = {"form": form, "masked_mobile": kyc.mask_mobile(proven.mobile)}
     return render(request, "portal/apply.html", context, status=status)
 
@@ -97,7 +108,7 @@ def _sign_in_instead(request, borrower: Borrower):
     )
     log_in(request, borrower)
     messages.info(request, _("You already have an account with this number, so we signed you in."))
-    return redirect("portal:my_credit")
+    return with_sign_in_language(request, redirect("portal:my_credit"))
 
 
 @borrower_required(redirect_to="portal:apply")
@@ -105,11 +116,19 @@ def my_credit(request):
     borrower = request.borrower
     assessment = selectors.latest_assessment(borrower=borrower)
     line = CreditLine.objects.filter(borrower=borrower).first()
+    summaries = selectors.borrower_loans(borrower=borrower, on=timezone.localdate())
+    active = [s for s in summaries if s.loan.status == Loan.Status.ACTIVE]
+    bills = sorted((s for s in active if s.next_bill), key=lambda s: s.next_bill.due_date)
+    overdue = [s for s in active if s.standing.overdue]
     context = {
         "borrower": borrower,
         "assessment": assessment,
         "line": line,
-        "loans": borrower.loans.order_by("-id"),
+        "summaries": summaries,
+        "next_bill": bills[0] if bills else None,
+        "overdue_loans": overdue,
+        "overdue_amount": sum((s.figures.overdue for s in overdue), Decimal("0.00")),
+        "overdue_days": max((s.standing.days_past_due for s in overdue), default=0),
         "applications": borrower.applications.filter(
             status__in=["pending_review", "approved"]
         ).select_related("contract"),

@@ -530,7 +530,7 @@ def test_supervisors_and_auditors_read_the_contact_log_and_collectors_do_not(cli
 # --- The demo ------------------------------------------------------------------------------
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # end of day commits
+@pytest.mark.django_db(transaction=True)  # end of day commits
 def test_the_demo_has_every_status_and_a_days_work_for_the_collector_and_supervisor(client):
     devnull = open(os.devnull, "w")  # noqa: SIM115 - closed with the test
     call_command("load_demo_data", "--force", stdout=devnull)

@@ -3,6 +3,7 @@ ever downloaded; without /usr/bin/chromium these tests are skipped and say why."
 
 import os
 import shutil
+from contextlib import contextmanager
 
 import pytest
 
@@ -46,22 +47,42 @@ def _watch_csp(page) -> list[str]:
     return violations
 
 
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(locale="en-US", viewport={"width": 390, "height": 844})
+@contextmanager
+def browser_page(browser, *, locale: str = "en-US", width: int = 390, height: int = 844):
+    """A page in a fresh browser context; the test fails if the CSP blocked anything on it."""
+    context = browser.new_context(locale=locale, viewport={"width": width, "height": height})
     page = context.new_page()
     violations = _watch_csp(page)
     yield page
     context.close()
     assert violations == [], "the Content-Security-Policy blocked something"
+
+
+@pytest.fixture
+def page(browser):
+    """A borrower's phone."""
+    with browser_page(browser) as page:
+        yield page
 
 
 @pytest.fixture
 def admin_page(browser):
     """A staff member's desktop browser."""
-    context = browser.new_context(locale="en-US", viewport={"width": 1400, "height": 900})
-    page = context.new_page()
-    violations = _watch_csp(page)
-    yield page
-    context.close()
-    assert violations == [], "the Content-Security-Policy blocked something"
+    with browser_page(browser, width=1400, height=900) as page:
+        yield page
+
+
+@pytest.fixture
+def registration_codes():
+    """The codes the portal asks to text to unregistered numbers (the live server runs in this
+    process, so a receiver here hears them), newest last."""
+    from loans import signals
+
+    codes = []
+
+    def capture(sender, mobile, code, request_id, **kwargs):
+        codes.append((mobile, code))
+
+    signals.registration_code_requested.connect(capture, dispatch_uid="e2e-registration-codes")
+    yield codes
+    signals.registration_code_requested.disconnect(dispatch_uid="e2e-registration-codes")

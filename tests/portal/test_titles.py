@@ -1,5 +1,6 @@
 """Every portal page, signed in with real objects: a plain-text <title> of its own; a signed-out
-visitor is turned away; another borrower's loan, contract, draw, binding or card is a 404.
+visitor is turned away; another borrower's loan, contract, draw, binding, card, payment,
+hardship plan or complaint is a 404, and nothing of theirs changes.
 
 The table below names every URL in `portal.urls`: a new page without an entry fails here."""
 
@@ -14,7 +15,9 @@ import pytest
 import time_machine
 from django.urls import reverse
 
-from loans.models import BankCard, LoanApplication
+from debt_collection.models import Complaint, HardshipPlan
+from debt_collection.services import complaints, hardship
+from loans.models import BankCard, DebitAttempt, LoanApplication
 from loans.services import cards, lending
 from portal import urls as portal_urls
 from portal.session import BORROWER_SESSION_KEY
@@ -29,13 +32,17 @@ NOT_FOUND = 404
 @dataclass(frozen=True)
 class Borrowed:
     """One borrower's things: a paid-out loan, a draw waiting for signature, a card binding
-    waiting for its code, and a card that is not the default."""
+    waiting for its code, a card that is not the default, a payment from the portal, a
+    hardship plan and a complaint."""
 
     borrower: object
     loan: object
     draw: LoanApplication
     binding: object
     spare_card: BankCard
+    payment: DebitAttempt
+    plan: HardshipPlan
+    complaint: Complaint
 
 
 @dataclass(frozen=True)
@@ -62,6 +69,24 @@ PAGES = {
     "bind_card": Page("get", "portal:login"),
     "card_code": Page("get", "portal:login", lambda b: [b.binding.pk]),
     "make_default_card": Page("post", "portal:login", lambda b: [b.spare_card.pk]),
+    "remove_card": Page("post", "portal:login", lambda b: [b.spare_card.pk]),
+    "card_preferences": Page("post", "portal:login"),
+    "language": Page("post", "page"),
+    "calculator": Page("get", "page"),
+    "quote": Page("get", "page", download=True),  # JSON, not a page
+    "loans": Page("get", "portal:login"),
+    "repay": Page("get", "portal:login"),
+    "repay_loan": Page("get", "portal:login", lambda b: [b.loan.pk]),
+    "payment": Page("get", "portal:login", lambda b: [b.payment.pk]),
+    "help": Page("get", "portal:login"),
+    "hardship_new": Page("get", "portal:login"),
+    "hardship": Page("get", "portal:login", lambda b: [b.plan.pk]),
+    "complaint_new": Page("get", "portal:login"),
+    "complaint": Page("get", "portal:login", lambda b: [b.complaint.pk]),
+    "messages": Page("get", "portal:login"),
+    "collection_record": Page("get", "portal:login"),
+    "written_only": Page("post", "portal:login"),
+    "consents": Page("get", "portal:login"),
 }
 URL_NAMES = [pattern.name for pattern in portal_urls.urlpatterns]
 PAGES_WITH_TITLES = [
@@ -90,7 +115,25 @@ def borrowed(name: str) -> Borrowed:
         borrower=borrower, bank_name="招商银行", card_number=factories.card_number()
     )
     spare = factories.bank_card(borrower, make_default=False)
-    return Borrowed(borrower, loan, draw, binding, spare)
+    payment = DebitAttempt.objects.create(
+        loan=loan,
+        bank_card=cards.default_card(borrower=borrower),
+        amount=Decimal("100.00"),
+        slot=DebitAttempt.Slot.PORTAL,
+        business_date=DAY,
+        gateway_ref=f"PP-{loan.pk}-{'0' * 32}",
+    )
+    plan = hardship.propose_plan(
+        loan=loan, extension_days=30, reason="lost my job", by_borrower=True
+    )
+    complaint = complaints.register_complaint(
+        borrower=borrower,
+        kind=Complaint.Kind.COMPLAINT,
+        category=Complaint.Category.OTHER,
+        description="the app is slow",
+        source="portal",
+    )
+    return Borrowed(borrower, loan, draw, binding, spare, payment, plan, complaint)
 
 
 @pytest.fixture
@@ -164,7 +207,7 @@ def test_every_page_has_its_own_plain_title(client, mine, lang):
 @pytest.mark.parametrize("lang", LANGUAGES)
 def test_the_signed_out_pages_have_plain_titles_too(client, lang):
     for name, page in PAGES.items():
-        if page.anonymous == "page" and page.method == "get":
+        if page.anonymous == "page" and page.method == "get" and not page.download:
             assert_plain(title_of(client.get(url(name, None), HTTP_ACCEPT_LANGUAGE=lang)))
 
 
@@ -204,3 +247,6 @@ def test_another_borrowers_object_is_a_404(client, mine, theirs, name):
     theirs.draw.refresh_from_db()
     assert theirs.draw.status == LoanApplication.Status.APPROVED
     assert cards.default_card(borrower=theirs.borrower) != theirs.spare_card
+    theirs.spare_card.refresh_from_db()
+    assert theirs.spare_card.unbound_at is None
+    assert DebitAttempt.objects.filter(loan=theirs.loan).count() == 1
