@@ -1,7 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
+from django.utils.translation import gettext_lazy as _
 
 from debt_collection.admin import admin_home
+
+# The back office's own name, in the staff member's language, on every admin page.
+admin.site.site_header = _("微粒贷 back office")
+admin.site.site_title = _("微粒贷 back office")
+admin.site.index_title = _("Back office home")
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),

@@ -1,4 +1,3 @@
-from django.conf import settings
 from django.contrib import admin, messages
 from django.utils.html import format_html, format_html_join
 from django.utils.translation import gettext_lazy as _
@@ -86,7 +85,8 @@ class SmsTemplateAdmin(BackOfficeAdmin):
     list_display = ["code", "name", "purpose", "is_active", "updated_at"]
     list_filter = ["purpose", "is_active"]
     search_fields = ["code", "name"]
-    readonly_fields = ["preview"]
+    # What the sending code provides: a name outside it is refused on save (model clean).
+    readonly_fields = ["sample_context", "preview"]
     fields = [
         "code",
         "name",
@@ -105,7 +105,7 @@ class SmsTemplateAdmin(BackOfficeAdmin):
     def preview(self, obj):
         if not obj or not obj.pk:
             return "—"
-        context = {"service_phone": settings.SERVICE_PHONE, **(obj.sample_context or {})}
+        context = {**obj.common_context(), **(obj.sample_context or {})}
         rows = []
         for language, label in (("zh-hans", "中文"), ("en", "English")):
             try:

@@ -3,6 +3,7 @@ through before it is sent."""
 
 from functools import lru_cache
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.template import Context, Template, TemplateSyntaxError
@@ -102,9 +103,28 @@ def _compiled(body: str) -> Template:
     return Template(body)
 
 
+class _RecordingContext(Context):
+    """A template context that notes every name looked up and not found."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.missing: set[str] = set()
+
+    def __getitem__(self, key):
+        try:
+            return super().__getitem__(key)
+        except KeyError:
+            self.missing.add(key)
+            raise
+
+
 class SmsTemplate(models.Model):
     """A message text in Django template syntax, Chinese with an English variant. The
-    signature and the verification code are added around it when a message is made."""
+    signature and the verification code are added around it when a message is made.
+
+    `sample_context` is what the code sending it provides (set by the migration that made the
+    template, read-only in the admin), plus `common_context()`: a text may use those names
+    and no others."""
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=100)
@@ -124,22 +144,41 @@ class SmsTemplate(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    @staticmethod
+    def common_context() -> dict:
+        """What every template is rendered with, whatever sends it."""
+        return {"service_phone": settings.SERVICE_PHONE}
+
     def render(self, context: dict, *, language: str = "zh-hans") -> str:
+        return self._render(Context(context, autoescape=False), language=language)
+
+    def _render(self, context: Context, *, language: str) -> str:
         body = self.body_en if language == "en" else self.body_zh
-        return _compiled(body).render(Context(context, autoescape=False)).strip()
+        return _compiled(body).render(context).strip()
 
     def clean(self) -> None:
         errors = {}
+        provided = {**self.common_context(), **(self.sample_context or {})}
         for field, language in (("body_zh", "zh-hans"), ("body_en", "en")):
+            context = _RecordingContext(provided, autoescape=False)
             try:
-                text = self.render(self.sample_context or {}, language=language)
+                text = self._render(context, language=language)
             except TemplateSyntaxError as exc:
                 errors[field] = _("The template does not render: %(error)s") % {"error": exc}
                 continue
             except Exception as exc:  # noqa: BLE001 - any rendering failure blocks the save
                 errors[field] = _("The template does not render: %(error)s") % {"error": exc}
                 continue
-            if not text:
+            if context.missing:
+                # A misspelt name ({{ totl }}) would render as nothing in every message.
+                errors[field] = _(
+                    "This template cannot use %(names)s: the messages it sends provide only "
+                    "%(provided)s."
+                ) % {
+                    "names": ", ".join(sorted(context.missing)),
+                    "provided": ", ".join(sorted(provided)),
+                }
+            elif not text:
                 errors[field] = _("The text renders empty with the sample data.")
             elif "http" in text.lower() or "www." in text.lower():
                 errors[field] = _("Messages never contain links (scam texts do).")

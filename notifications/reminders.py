@@ -9,7 +9,6 @@ them off, the due-date reminder and every overdue or legally required notice nev
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.conf import settings
 from django.db import transaction
 from django.db.models import F, Min, Q, Sum, TextField, Value
 from django.db.models.functions import Cast
@@ -222,7 +221,7 @@ def queue_drafts(template_code: str, drafts: list[Draft], *, now: datetime) -> i
             drafts, send_after, template_code=template_code
         )
         left = collection_sms_left({d.borrower_id for d in drafts}, send_after=send_after)
-    common = {"service_phone": settings.SERVICE_PHONE}
+    common = SmsTemplate.common_context()
     rows = []
     for d in drafts:
         if collection:

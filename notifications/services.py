@@ -361,7 +361,7 @@ def queue_from_template(
     if template is None:
         return None
     language = sms_language(borrower)
-    body = template.render({"service_phone": settings.SERVICE_PHONE, **context}, language=language)
+    body = template.render({**template.common_context(), **context}, language=language)
     message = queue_sms(
         borrower=borrower,
         template=template_code,

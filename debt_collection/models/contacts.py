@@ -7,6 +7,7 @@ row of its own (`CallOutcome`), so nothing already logged ever changes.
 
 from django.conf import settings
 from django.db import models
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from loans.models import Borrower
@@ -78,7 +79,8 @@ class ContactAttempt(models.Model):
 
     def __str__(self) -> str:
         verdict = _("allowed") if self.allowed else self.blocked_rule
-        return f"{self.get_channel_display()} {self.at:%Y-%m-%d %H:%M} ({verdict})"
+        at = timezone.localtime(self.at)
+        return f"{self.get_channel_display()} {at:%Y-%m-%d %H:%M} ({verdict})"
 
 
 class CallOutcome(models.Model):

@@ -230,7 +230,7 @@ class CreditReport(models.Model):
         get_latest_by = "pulled_at"
 
     def __str__(self) -> str:
-        return f"{self.source} {self.pulled_at:%Y-%m-%d}"
+        return f"{self.source} {timezone.localtime(self.pulled_at):%Y-%m-%d}"
 
 
 class PiiAccessLog(models.Model):
@@ -273,7 +273,7 @@ class LoginCode(models.Model):
         indexes = [models.Index(fields=["mobile_index", "-created_at"])]
 
     def __str__(self) -> str:
-        return f"login code {self.created_at:%Y-%m-%d %H:%M}"
+        return f"login code {timezone.localtime(self.created_at):%Y-%m-%d %H:%M}"
 
 
 class RegistrationAttempt(models.Model):
@@ -325,4 +325,4 @@ class RegistrationAttempt(models.Model):
         ordering = ["-at"]
 
     def __str__(self) -> str:
-        return f"{self.get_outcome_display()} {self.at:%Y-%m-%d %H:%M}"
+        return f"{self.get_outcome_display()} {timezone.localtime(self.at):%Y-%m-%d %H:%M}"
