@@ -267,13 +267,12 @@ def action_with_form(
     form_class,
     title,
     apply_one,
-    errors_on_form=False,
     notes=(),
 ):
     """An admin action that first asks for input (a reason, an amount), then applies
-    `apply_one(obj, cleaned_data)` to each selected row, reporting each refusal by name.
-    With `errors_on_form`, a single row's refusal is shown on the form instead, which keeps
-    what was typed. `notes` are lines shown above the form (e.g. what the loan owes)."""
+    `apply_one(obj, cleaned_data)` to each selected row, reporting each refusal by name. On
+    one row, a refusal is shown on the form instead, which keeps what was typed. `notes` are
+    lines shown above the form (e.g. what the loan owes)."""
     form = form_class(request.POST if "apply" in request.POST else None)
     if "apply" in request.POST and form.is_valid():
         objects = list(queryset)
@@ -283,7 +282,7 @@ def action_with_form(
                 apply_one(obj, form.cleaned_data)
                 done += 1
             except ValidationError as exc:
-                if errors_on_form and len(objects) == 1:
+                if len(objects) == 1:
                     add_form_errors(form, exc)
                     break
                 modeladmin.message_user(request, f"{obj}: {' '.join(exc.messages)}", messages.ERROR)

@@ -102,7 +102,8 @@ class CreditAssessmentAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
                     ("scorecard_version", "score", "grade"),
                     ("decision", "credit_limit", "daily_rate"),
                     "rules_table",
-                    "points",
+                    "points_table",
+                    "inputs_table",
                 ]
             },
         ),
@@ -154,6 +155,24 @@ class CreditAssessmentAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
             ),
         )
         return format_html("<table>{}</table>", rows)
+
+    @admin.display(description=_("scorecard points"))
+    def points_table(self, obj):
+        points = obj.points or {}
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td></tr>",
+            ((k.replace("_", " "), v) for k, v in points.items()),
+        )
+        total = format_html("<tr><th>{}</th><th>{}</th></tr>", _("total"), sum(points.values()))
+        return format_html("<table>{}{}</table>", rows, total) if points else "—"
+
+    @admin.display(description=_("what the rules were given"))
+    def inputs_table(self, obj):
+        return format_html(
+            "<table>{}</table>",
+            format_html_join("", "<tr><td>{}</td><td>{}</td></tr>", _readable_inputs(obj.inputs)),
+        )
 
     def has_override_permission(self, request) -> bool:
         return request.user.has_perm("loans.override_creditassessment")
@@ -330,3 +349,16 @@ class CreditLineEventAdmin(ReadOnlyAdmin):
     list_filter = ["kind", "at"]
     list_select_related = ["credit_line__borrower", "actor"]
     date_hierarchy = "at"
+
+
+def _readable_inputs(inputs: dict, prefix: str = ""):
+    """(label, value) rows of an assessment's inputs, nested ones flattened. The birth date is
+    shown as the year only: beside a masked ID number the full date would help rebuild it."""
+    for key, value in (inputs or {}).items():
+        label = f"{prefix}{key.replace('_', ' ')}"
+        if isinstance(value, dict):
+            yield from _readable_inputs(value, prefix=f"{label}: ")
+        elif key == "birth_date" and value:
+            yield _("birth year"), str(value)[:4]
+        else:
+            yield label, "—" if value is None else value

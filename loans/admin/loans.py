@@ -241,7 +241,6 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
             form_class=PostPaymentForm,
             title=_("Post a payment"),
             apply_one=apply_one,
-            errors_on_form=True,
             notes=owed,
         )
 

@@ -165,8 +165,46 @@ def test_override_from_the_review_queue(client, demo):
     assert (str(line.limit), str(line.daily_rate)) == ("2000.00", "0.000500")
 
 
+def test_a_refused_override_keeps_what_was_typed(client, demo):
+    client.force_login(factories.staff("风控专员 Risk officer"))
+    pending = CreditAssessment.objects.get(
+        review_requested_at__isnull=False, overridden_at__isnull=True
+    )
+    url = reverse("admin:loans_creditassessment_changelist")
+    response = client.post(
+        url,
+        {
+            "action": "override",
+            "_selected_action": [pending.pk],
+            "apply": "1",
+            "decision": "approved",
+            "credit_limit": "990000",  # above the credit-line band: the service refuses
+            "daily_rate_percent": "0.05",
+            "reason": "part-time income verified",
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    page = response.content.decode()
+    assert response.status_code == 200 and "errorlist" in page
+    assert "part-time income verified" in page and 'value="990000"' in page
+    pending.refresh_from_db()
+    assert pending.overridden_at is None
+
+
 def test_customer_service_cannot_override(client, demo):
     client.force_login(factories.staff("客服 Customer service"))
     response = client.get(reverse("admin:loans_creditassessment_changelist"))
     actions = [name for name, _ in response.context["action_form"].fields["action"].choices]
     assert "record_review_request" in actions and "override" not in actions
+
+
+def test_an_assessment_shows_its_points_and_inputs_as_tables_without_the_birth_date(client, demo):
+    client.force_login(factories.staff("风控专员 Risk officer"))
+    assessment = CreditAssessment.objects.exclude(points={}).first()
+    url = reverse("admin:loans_creditassessment_change", args=[assessment.pk])
+    page = client.get(url, HTTP_ACCEPT_LANGUAGE="en").content.decode()
+    total = sum(assessment.points.values())
+    assert f"<th>total</th><th>{total}</th>" in page
+    assert "<td>monthly income</td>" in page and "{&#x27;" not in page
+    birth = assessment.inputs["birth_date"]
+    assert birth not in page and f"<td>birth year</td><td>{birth[:4]}</td>" in page
