@@ -98,12 +98,24 @@ def request_auto_debit(
             loan_id=loan.pk, business_date=business_date, slot=slot
         ),
     )
+    # Another run created the attempt for this slot first: it is the one that charges.
+    return _save_and_charge(
+        attempt,
+        made_first=lambda: DebitAttempt.objects.get(
+            loan=loan, business_date=business_date, slot=slot
+        ),
+    )
+
+
+def _save_and_charge(attempt: DebitAttempt, *, made_first) -> DebitAttempt:
+    """Save `attempt` and ask the gateway to charge it after commit; when the same attempt
+    was saved a moment ago (the unique constraint), `made_first()` is it, and nothing more is
+    charged."""
     try:
         with transaction.atomic():
             attempt.save()
     except IntegrityError:
-        # Another run created the attempt for this slot first: it is the one that charges.
-        return DebitAttempt.objects.get(loan=loan, business_date=business_date, slot=slot)
+        return made_first()
     transaction.on_commit(lambda: get_gateway().charge(attempt=attempt))
     return attempt
 
@@ -127,16 +139,20 @@ class NoPaymentCard(ValidationError):
         )
 
 
-def portal_gateway_ref(*, loan_id: int, token: str) -> str:
+def portal_gateway_ref(*, loan_id: int, token: str) -> str | None:
+    """The reference a form with this token charges under, or None for a token no form of
+    ours carries."""
+    if not (isinstance(token, str) and PORTAL_TOKEN.fullmatch(token)):
+        return None
     return f"PP-{loan_id}-{token}"
 
 
 def submitted_portal_payment(*, loan: Loan, token: str) -> DebitAttempt | None:
     """The attempt a form with this token already made for this loan, if any: a second submit
     is shown the first one's result, even once that payment has settled the loan."""
-    if not (isinstance(token, str) and PORTAL_TOKEN.fullmatch(token)):
-        return None
     ref = portal_gateway_ref(loan_id=loan.pk, token=token)
+    if ref is None:
+        return None
     return DebitAttempt.objects.filter(gateway_ref=ref, slot=DebitAttempt.Slot.PORTAL).first()
 
 
@@ -151,11 +167,11 @@ def request_portal_payment(*, loan: Loan, amount: Decimal, token: str, on: date)
     called after commit; the result comes back through the webhook and is posted with `on` as
     its value date.
     """
-    if not (isinstance(token, str) and PORTAL_TOKEN.fullmatch(token)):
+    gateway_ref = portal_gateway_ref(loan_id=loan.pk, token=token)
+    if gateway_ref is None:
         raise ValidationError(
             {"token": _("This payment form is no longer valid. Please start again.")}
         )
-    gateway_ref = portal_gateway_ref(loan_id=loan.pk, token=token)
     # The lock makes a concurrent second submit wait here, then find the first one's attempt.
     loan = Loan.objects.select_for_update().get(pk=loan.pk)
     existing = DebitAttempt.objects.filter(gateway_ref=gateway_ref).first()
@@ -190,14 +206,10 @@ def request_portal_payment(*, loan: Loan, amount: Decimal, token: str, on: date)
         business_date=on,
         gateway_ref=gateway_ref,
     )
-    try:
-        with transaction.atomic():
-            attempt.save()
-    except IntegrityError:
-        # The same form, submitted again in a race that passed the lock: that one charges.
-        return DebitAttempt.objects.get(gateway_ref=gateway_ref)
-    transaction.on_commit(lambda: get_gateway().charge(attempt=attempt))
-    return attempt
+    # The same form, submitted again in a race that passed the lock: that one charges.
+    return _save_and_charge(
+        attempt, made_first=lambda: DebitAttempt.objects.get(gateway_ref=gateway_ref)
+    )
 
 
 def _check_portal_amount(*, loan: Loan, amount: Decimal, on: date) -> None:

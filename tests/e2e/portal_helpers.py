@@ -1,6 +1,7 @@
 """What the portal's browser tests share: screenshots that also prove the page fits a phone,
 a signed-in browser without the texted-code dance, and the clock for staff-side work."""
 
+import re
 import time as clock
 from datetime import datetime, time
 from importlib import import_module
@@ -49,3 +50,18 @@ def texted_after(sent: list, before: int, timeout: float = 5.0) -> list:
     while len(sent) <= before and clock.monotonic() < deadline:
         clock.sleep(0.02)
     return sent[before:]
+
+
+def apply_for_a_line(page, *, name: str, monthly_debts: str) -> None:
+    """Step 2 of /apply/ (the mobile already proven): who they are, both consents, submit;
+    the answer is on /credit/."""
+    from tests import factories
+
+    page.fill("#id_name", name)
+    page.fill("#id_id_number", factories.id_number())
+    page.fill("#id_monthly_income", "20000")
+    page.fill("#id_monthly_debt_payments", monthly_debts)
+    page.check("#id_consent_data")
+    page.check("#id_consent_credit")
+    page.click("text=Check my credit line")
+    page.wait_for_url(re.compile(r"/credit/$"))

@@ -19,7 +19,7 @@ from notifications.backends import locmem
 from notifications.models import SmsMessage
 from tests import factories
 
-from .portal_helpers import SHANGHAI, sign_in, texted_after
+from .portal_helpers import SHANGHAI, apply_for_a_line, sign_in, texted_after
 from .portal_helpers import shot as portal_shot
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -67,14 +67,7 @@ def test_apply_borrow_sign_and_repay(
     shot(page, "3-apply-details")
     assert "139****8888" in page.content() and "13912348888" not in page.url
     # Step 2: who they are; the proven mobile is used.
-    page.fill("#id_name", "王小明")
-    page.fill("#id_id_number", factories.id_number())
-    page.fill("#id_monthly_income", "20000")
-    page.fill("#id_monthly_debt_payments", "500")
-    page.check("#id_consent_data")
-    page.check("#id_consent_credit")
-    page.click("text=Check my credit line")
-    page.wait_for_url(re.compile(r"/credit/$"))
+    apply_for_a_line(page, name="王小明", monthly_debts="500")
     shot(page, "4-credit-line")
     assert "Your credit line" in page.content()
     line = CreditLine.objects.get()

@@ -1,13 +1,11 @@
 """An applicant we cannot lend to is told why, in words, and may ask a person to look again."""
 
-import re
-
 import pytest
 
 from loans.models import CreditAssessment, Decision
 from tests import factories
 
-from .portal_helpers import shot, texted_after
+from .portal_helpers import apply_for_a_line, shot, texted_after
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -33,14 +31,7 @@ def test_a_refused_applicant_sees_the_reasons(page, live_server, settings, regis
     page.fill("#id_code", code)
     page.click("button[name=verify]")
     page.wait_for_selector("text=Step 2 of 2")
-    page.fill("#id_name", "赵六")
-    page.fill("#id_id_number", factories.id_number())
-    page.fill("#id_monthly_income", "20000")
-    page.fill("#id_monthly_debt_payments", "0")
-    page.check("#id_consent_data")
-    page.check("#id_consent_credit")
-    page.click("text=Check my credit line")
-    page.wait_for_url(re.compile(r"/credit/$"))
+    apply_for_a_line(page, name="赵六", monthly_debts="0")
     shot(page, "refused-1-reasons")
     assessment = CreditAssessment.objects.get()
     assert assessment.decision == Decision.DECLINED
