@@ -1,6 +1,8 @@
-"""Project-wide response headers."""
+"""Project-wide response headers, and the request context the audit trail reads."""
 
 from django.utils.cache import add_never_cache_headers
+
+from loans.audit import request_context
 
 
 class NoStoreMiddleware:
@@ -17,3 +19,15 @@ class NoStoreMiddleware:
         if not response.has_header("Cache-Control"):
             add_never_cache_headers(response)
         return response
+
+
+class AuditContextMiddleware:
+    """Gives the audit trail the address each staff action came from (loans.audit), for the
+    length of the request, so services need not carry it."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        with request_context(ip_address=request.META.get("REMOTE_ADDR")):
+            return self.get_response(request)

@@ -54,6 +54,7 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
     "config.middleware.NoStoreMiddleware",
+    "config.middleware.AuditContextMiddleware",
     "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
 
@@ -220,6 +221,10 @@ MANUAL_POSTING_MARGIN = Decimal(env.str("MANUAL_POSTING_MARGIN", default="100.00
 # Refunds of money paid beyond everything owed (loans/services/refunds.py): one above this
 # amount (yuan) is sent only after a second person approves it (maker-checker).
 REFUND_APPROVAL_THRESHOLD = Decimal(env.str("REFUND_APPROVAL_THRESHOLD", default="500.00"))
+# A payment typed in by staff above this (yuan) waits for a second person (loans/approvals.py).
+MANUAL_POSTING_APPROVAL_THRESHOLD = Decimal(
+    env.str("MANUAL_POSTING_APPROVAL_THRESHOLD", default="20000.00")
+)
 
 # --- SMS -----------------------------------------------------------------------------------
 SMS_BACKEND = env.str("SMS_BACKEND", default="notifications.backends.console.SmsBackend")

@@ -11,8 +11,10 @@ admin.site.index_title = _("Back office home")
 
 urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
-    # A collector's admin home is their work queue; everyone else gets the admin index.
+    # A collector's admin home is their work queue; everyone else gets the dashboard.
     path("admin/", admin.site.admin_view(admin_home)),
+    # Run now: queue end of day, the SMS reminders or a dispatch (loans.admin.jobs).
+    path("admin/jobs/", include("loans.admin.jobs")),
     path("admin/", admin.site.urls),
     path("gateway/", include("loans.gateway.urls")),
     path("", include("notifications.urls")),

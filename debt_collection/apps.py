@@ -15,3 +15,22 @@ class CollectionsConfig(AppConfig):
 
         receivers.connect()  # case sync after end of day, promises after repayments
         guard.install()  # the automated collection SMS pass the guard too
+        register_approvals()
+
+
+def register_approvals():
+    """Hardship plans (waivers included) always need a supervisor's approval: their kind in
+    the one maker-checker mechanism (loans.approvals)."""
+    from loans import approvals
+
+    approvals.register(
+        approvals.Kind(
+            code="hardship_plan",
+            label=_("Hardship plan"),
+            approve_permission="collections.decide_hardshipplan",
+            carry_out="debt_collection.services.hardship.carry_out_approved_plan",
+            on_reject="debt_collection.services.hardship.carry_out_rejected_plan",
+            see_all_permission="collections.view_caseevent",
+            withdrawable=False,
+        )
+    )

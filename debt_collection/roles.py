@@ -4,10 +4,11 @@ model does not exist yet is skipped.
 
 A collector works their own cases (the admin and selectors.visible_cases keep them to those).
 A supervisor sees every case, reassigns, approves visits and decides hardship plans (never
-their own proposal: the services refuse that) and resolves complaints. The banned-phrase list
-is compliance's: the auditor group (合规审计, compliance and audit) edits it, so the people it
-constrains cannot loosen it. Customer service registers complaints and records a borrower's
-request for written contact only, both of which usually arrive on the service line."""
+their own proposal: the services refuse that) and resolves complaints. The auditor (合规审计,
+compliance and audit) is read-only everywhere; the banned-phrase list is set up by a
+superuser (each change is on the audit trail), so the people it constrains cannot loosen it.
+Customer service registers complaints and records a borrower's request for written contact
+only, both of which usually arrive on the service line."""
 
 from loans.roles import AUDITOR, COLLECTION_SUPERVISOR, COLLECTOR, CUSTOMER_SERVICE
 
@@ -55,12 +56,11 @@ VIEW_ALL = [
         "hardshipplan",
     )
 ]
-EDIT_BANNED_PHRASES = ["collections.add_bannedphrase", "collections.change_bannedphrase"]
 
 GRANTS: dict[str, list[str]] = {
     COLLECTOR: WORK_CASES,
     COLLECTION_SUPERVISOR: WORK_CASES + SUPERVISE,
-    AUDITOR: VIEW_ALL + EDIT_BANNED_PHRASES,
+    AUDITOR: VIEW_ALL,
     CUSTOMER_SERVICE: [
         "collections.view_complaint",
         "collections.add_complaint",

@@ -57,6 +57,12 @@ VIEW_REFUNDS = ["loans.view_refund"]
 VIEW_WRITE_OFFS = ["loans.view_writeoff"]
 # Maker-checker: a group may hold both halves, the services refuse the same person doing both.
 REFUNDS = VIEW_REFUNDS + ["loans.request_refund", "loans.approve_refund"]
+# The approvals list (each person sees the kinds they decide or oversee, and their own
+# proposals); the thresholds are changed by a superuser only.
+VIEW_APPROVALS = ["loans.view_approval"]
+VIEW_THRESHOLDS = ["loans.view_approvalthreshold"]
+# Release someone else's claim on a queue item (the person is away, the item waits).
+RELEASE_CLAIMS = ["loans.release_claim"]
 
 GRANTS: dict[str, list[str]] = {
     RISK_OFFICER: VIEW_CREDIT
@@ -73,7 +79,10 @@ GRANTS: dict[str, list[str]] = {
     + ["loans.view_businessday"]
     + VIEW_WRITE_OFFS
     + ["loans.propose_writeoff", "loans.approve_writeoff"]
-    + VIEW_REGISTRATIONS,
+    + VIEW_REGISTRATIONS
+    + VIEW_APPROVALS
+    + VIEW_THRESHOLDS
+    + RELEASE_CLAIMS,
     LOAN_OPERATIONS: VIEW_CREDIT
     + [
         "loans.add_borrower",
@@ -91,30 +100,40 @@ GRANTS: dict[str, list[str]] = {
     + VIEW_LEDGER
     + VIEW_PAYMENTS
     + VIEW_END_OF_DAY
+    + ["loans.run_end_of_day"]  # run now (/admin/jobs/)
     + REFUNDS
-    + VIEW_WRITE_OFFS,
+    + VIEW_WRITE_OFFS
+    + VIEW_APPROVALS
+    + VIEW_THRESHOLDS
+    + ["loans.approve_manual_posting"],  # another person than the one who typed it
     CUSTOMER_SERVICE: VIEW_CREDIT
     + ["loans.request_review_creditassessment", "loans.reveal_pii"]
     + VIEW_LOANS
     + ["loans.view_loanapplication", "loans.view_contract", "loans.view_repayment"]
-    + VIEW_REFUNDS,
+    + VIEW_REFUNDS
+    + VIEW_APPROVALS,
     COLLECTOR: ["loans.view_borrower", "loans.view_creditline"]
     + VIEW_LOANS
-    + ["loans.view_repayment"],
+    + ["loans.view_repayment"]
+    + VIEW_APPROVALS,  # their own hardship proposals
     COLLECTION_SUPERVISOR: ["loans.view_borrower", "loans.view_creditline"]
     + VIEW_LOANS
     + ["loans.view_repayment"]
     + VIEW_WRITE_OFFS
-    + ["loans.approve_writeoff"],
+    + ["loans.approve_writeoff"]
+    + VIEW_APPROVALS
+    + RELEASE_CLAIMS,
     AUDITOR: VIEW_CREDIT
-    + ["loans.view_piiaccesslog"]
+    + ["loans.view_piiaccesslog", "loans.view_auditevent"]
     + VIEW_LENDING
     + VIEW_LEDGER
     + VIEW_PAYMENTS
     + VIEW_END_OF_DAY
     + VIEW_REFUNDS
     + VIEW_WRITE_OFFS
-    + VIEW_REGISTRATIONS,
+    + VIEW_REGISTRATIONS
+    + VIEW_APPROVALS
+    + VIEW_THRESHOLDS,
 }
 
 

@@ -72,6 +72,11 @@ class SmsMessage(models.Model):
         verbose_name = _("SMS message")
         verbose_name_plural = _("SMS outbox")
         ordering = ["-id"]
+        # Run now (/admin/jobs/): queue the day's reminders, or a dispatch, outside the schedule.
+        permissions = [
+            ("run_reminders", _("Can run the SMS reminders now")),
+            ("run_dispatch", _("Can run the SMS dispatch now")),
+        ]
         indexes = [
             models.Index(
                 fields=["send_after"],
@@ -80,6 +85,10 @@ class SmsMessage(models.Model):
             ),
             models.Index(fields=["phone_index", "verification_code"], name="sms_verification"),
             models.Index(fields=["borrower", "purpose", "created_at"], name="sms_borrower_purpose"),
+            # The outbox's filters, each in its order (newest first).
+            models.Index(fields=["status", "-id"], name="sms_status_order"),
+            models.Index(fields=["purpose", "-id"], name="sms_purpose_order"),
+            models.Index(fields=["template", "-id"], name="sms_template_order"),
             # Delivery receipts find their message by the provider's serial number.
             models.Index(
                 fields=["provider_id"], name="sms_provider_id", condition=~models.Q(provider_id="")

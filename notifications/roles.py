@@ -14,8 +14,11 @@ MANAGE_SMS = [
     "notifications.change_cadencestep",
 ]
 
+# Run now (/admin/jobs/): operations look after the scheduled work.
+RUN_JOBS = ["notifications.run_reminders", "notifications.run_dispatch"]
+
 GRANTS: dict[str, list[str]] = {
-    LOAN_OPERATIONS: VIEW_SMS + MANAGE_SMS,
+    LOAN_OPERATIONS: VIEW_SMS + MANAGE_SMS + RUN_JOBS,
     # Customer service answers "did you text me?": the outbox, not the templates.
     CUSTOMER_SERVICE: ["notifications.view_smsmessage"],
     AUDITOR: VIEW_SMS,

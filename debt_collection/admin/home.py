@@ -1,8 +1,9 @@
 """The back office's front page. A collector's is their work queue; everyone else gets the
-admin index."""
+dashboard (loans.admin.dashboard: the panels their permissions allow, then the app list)."""
 
-from django.contrib import admin
 from django.shortcuts import redirect
+
+from loans.admin.dashboard import index
 
 from .. import selectors
 
@@ -11,4 +12,4 @@ def admin_home(request, extra_context=None):
     user = request.user
     if user.has_perm(selectors.WORK_CASE) and not selectors.sees_every_case(user):
         return redirect("admin:collections_collectioncase_changelist")
-    return admin.site.index(request, extra_context)
+    return index(request, extra_context)

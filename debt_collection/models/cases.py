@@ -141,6 +141,9 @@ class CollectionCase(models.Model):
                 condition=~models.Q(status=CaseStatus.CLOSED),
             ),
             models.Index(fields=["borrower", "status"], name="case_by_borrower"),
+            # The list's status and bucket filters.
+            models.Index(fields=["status", "bucket"], name="case_status_bucket"),
+            models.Index(fields=["bucket", "status"], name="case_bucket_status"),
         ]
 
     def __str__(self) -> str:

@@ -75,6 +75,11 @@ class ContactAttempt(models.Model):
             # The guard's counts: one borrower's attempts today and in the last 7 days.
             models.Index(fields=["borrower", "at"], name="contact_by_borrower"),
             models.Index(fields=["case", "at"], name="contact_by_case"),
+            # The contact log: its order, and its filters in that order.
+            models.Index(fields=["-at", "-id"], name="contact_log_order"),
+            models.Index(fields=["channel", "-at"], name="contact_log_channel"),
+            models.Index(fields=["allowed", "-at"], name="contact_log_allowed"),
+            models.Index(fields=["blocked_rule", "-at"], name="contact_log_rule"),
         ]
 
     def __str__(self) -> str:

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loans.audit import record_event
 from loans.models import Borrower, Loan
 from loans.money import is_whole_fen
 from loans.selectors import payoff_amount
@@ -172,6 +173,14 @@ def reassign_cases(*, cases, collector: Collector, staff) -> int:
             )
             for pk, bucket in moving
         )
+        if moving:
+            record_event(
+                actor=staff,
+                action="case.reassign",
+                target=collector,
+                summary=f"{len(moving)} → {collector.staff_number}",
+                after={"cases": [pk for pk, _ in moving], "collector": collector.staff_number},
+            )
         return len(moving)
 
 

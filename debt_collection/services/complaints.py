@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loans.audit import record_event
 from loans.models import Borrower, Loan
 from notifications.services import queue_from_template
 
@@ -152,6 +153,13 @@ def resolve_complaint(*, complaint: Complaint, staff, resolution: str) -> Compla
         complaint.resolved_at = timezone.now()
         complaint.resolved_by = staff
         complaint.save(update_fields=["resolution", "resolved_at", "resolved_by"])
+        record_event(
+            actor=staff,
+            action="complaint.resolve",
+            target=complaint,
+            summary=resolution[:300],
+            after={"resolved_at": complaint.resolved_at},
+        )
         if not Complaint.objects.open().filter(borrower_id=complaint.borrower_id).exists():
             case_services.resume_cases(borrower=complaint.borrower)
     return complaint

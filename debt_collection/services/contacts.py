@@ -11,6 +11,7 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loans.audit import record_event
 from loans.models import Borrower, PiiAccessLog
 from notifications.services import queue_from_template
 
@@ -222,4 +223,12 @@ def lift_restriction(*, restriction: ContactRestriction, staff) -> ContactRestri
         restriction.lifted_at = timezone.now()
         restriction.lifted_by = staff
         restriction.save(update_fields=["lifted_at", "lifted_by"])
+        record_event(
+            actor=staff,
+            action="restriction.lift",
+            target=restriction,
+            summary=str(restriction),
+            before={"lifted_at": None},
+            after={"lifted_at": restriction.lifted_at},
+        )
     return restriction

@@ -2,11 +2,13 @@
 waiver and stopping interest and penalty (停息挂账).
 
 A borrower (through the portal) or a member of staff proposes; a supervisor who is not the
-proposer approves or rejects (maker-checker). Approval revises the loan's schedule through the
-lending services (`loans.services.restructuring`, the old schedule kept on a ScheduleRevision)
-in the same transaction, and the borrower is told by SMS once it has committed. While an
-approved plan is kept the guard pauses collection contacts. After each end of day,
-`check_plans` ends the plans whose loan was settled (completed) and those with a plan
+proposer approves or rejects (maker-checker). Every plan is a proposal of `loans.approvals`
+(kind hardship_plan, registered in `CollectionsConfig.ready`): deciding goes through it, and it
+runs `carry_out_approved_plan` / `carry_out_rejected_plan`. Approval revises the loan's
+schedule through the lending services (`loans.services.restructuring`, the old schedule kept on
+a ScheduleRevision) in the same transaction, and the borrower is told by SMS once it has
+committed. While an approved plan is kept the guard pauses collection contacts. After each end
+of day, `check_plans` ends the plans whose loan was settled (completed) and those with a plan
 instalment more than PLAN_LAPSE_DPD days overdue (lapsed: normal collection resumes). What a
 lapsed plan granted stays granted: the waivers are booked, and accrual stays stopped.
 """
@@ -20,12 +22,15 @@ from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from loans import approvals
+from loans.audit import record_event
 from loans.models import Instalment, Loan
 from loans.services import restructuring
 from notifications.services import queue_from_template, sms_language
 
 from ..models import CaseEvent, CaseStatus, CollectionCase, HardshipPlan
 from ..models.help import PLAN_LAPSE_DPD
+from ..selectors.timeline import plan_terms
 from .cases import set_status
 
 PROPOSE = "collections.add_hardshipplan"
@@ -89,6 +94,10 @@ def propose_plan(
                     status=CaseStatus.HARDSHIP_REQUESTED,
                     text=_("Hardship plan #%(id)s proposed") % {"id": plan.pk},
                 )
+            record_event(
+                actor=staff, action="hardship.propose", target=plan, after={"loan": loan.pk}
+            )
+            _propose_approval(plan)
     except IntegrityError:  # another proposal for the loan got in first
         raise ValidationError(
             _("This loan already has a hardship plan proposed or being kept.")
@@ -104,6 +113,57 @@ def decide_plan(*, plan: HardshipPlan, staff, approve: bool, note: str = "") -> 
     the borrower gets the `hardship_decided` SMS after commit."""
     if staff is None or not staff.has_perm(DECIDE):
         raise PermissionDenied(_("Only a supervisor decides hardship plans."))
+    if plan.proposed_by_id is not None and plan.proposed_by_id == staff.pk:
+        raise PermissionDenied(
+            _("A hardship plan is decided by someone other than the person who proposed it.")
+        )
+    note = (note or "").strip()
+    if not approve and not note:
+        raise ValidationError({"note": _("Say why the plan is rejected.")})
+    with transaction.atomic():
+        approval = approvals.open_for(plan)
+        if approval is None:
+            _refuse_decided(HardshipPlan.objects.get(pk=plan.pk))
+            approval = _propose_approval(plan)  # proposed before the approvals existed
+    if approve:
+        approvals.approve(approval=approval, actor=staff, note=note)
+    else:
+        approvals.reject(approval=approval, actor=staff, note=note)
+    plan.refresh_from_db()
+    return plan
+
+
+def carry_out_approved_plan(*, approval, target: HardshipPlan, actor, note: str = "") -> None:
+    """Executor of an approved plan (called by `loans.approvals.approve` only, in its
+    transaction)."""
+    _decide(plan=target, staff=actor, approve=True, note=note)
+
+
+def carry_out_rejected_plan(*, approval, target: HardshipPlan, actor, note: str) -> None:
+    """Executor of a rejected plan (called by `loans.approvals.reject` only)."""
+    _decide(plan=target, staff=actor, approve=False, note=note)
+
+
+def _propose_approval(plan: HardshipPlan):
+    return approvals.propose(
+        kind="hardship_plan",
+        actor=plan.proposed_by,
+        amount=plan.penalty_waiver,
+        reason=plan.reason,
+        summary=_("Hardship plan #%(id)s for %(loan)s: %(terms)s")
+        % {"id": plan.pk, "loan": plan.loan, "terms": plan_terms(plan)},
+        target=plan,
+    )
+
+
+def _refuse_decided(plan: HardshipPlan) -> None:
+    if plan.status != HardshipPlan.Status.PROPOSED:
+        raise ValidationError(
+            _("This plan is already %(status)s.") % {"status": plan.get_status_display()}
+        )
+
+
+def _decide(*, plan: HardshipPlan, staff, approve: bool, note: str) -> HardshipPlan:
     note = (note or "").strip()
     with transaction.atomic():
         # The loan first, then the plan: the order postings and proposals take.
@@ -114,10 +174,7 @@ def decide_plan(*, plan: HardshipPlan, staff, approve: bool, note: str = "") -> 
             raise PermissionDenied(
                 _("A hardship plan is decided by someone other than the person who proposed it.")
             )
-        if plan.status != HardshipPlan.Status.PROPOSED:
-            raise ValidationError(
-                _("This plan is already %(status)s.") % {"status": plan.get_status_display()}
-            )
+        _refuse_decided(plan)
         if not approve and not note:
             raise ValidationError({"note": _("Say why the plan is rejected.")})
         case = _open_case(plan)
@@ -153,6 +210,12 @@ def decide_plan(*, plan: HardshipPlan, staff, approve: bool, note: str = "") -> 
                 text=_("Hardship plan #%(id)s: %(status)s")
                 % {"id": plan.pk, "status": plan.get_status_display()},
             )
+        record_event(
+            actor=staff,
+            action="hardship.decide",
+            target=plan,
+            after={"status": plan.status, "apr_percent": plan.apr_percent},
+        )
         transaction.on_commit(lambda: _send_decision(plan))
     return plan
 

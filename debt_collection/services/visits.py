@@ -9,6 +9,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from loans.audit import record_event
 from loans.kyc import mask_name
 from notifications.services import queue_from_template
 
@@ -124,6 +125,7 @@ def decide_visit(*, visit: HomeVisit, staff, approve: bool, note: str = "") -> H
         if not approve:
             visit.status = HomeVisit.Status.REJECTED
             visit.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+            _record_decision(visit, staff=staff)
             return visit
         case = visit.case
         # The notice waits for daytime like any collection contact: judge it when it goes out.
@@ -144,6 +146,7 @@ def decide_visit(*, visit: HomeVisit, staff, approve: bool, note: str = "") -> H
             visit.save(
                 update_fields=["status", "decided_by", "decided_at", "decision_note", "notice"]
             )
+            _record_decision(visit, staff=staff)
             # The visit row names who decided; the status follows from it.
             case_services.set_status(
                 case=case,
@@ -187,6 +190,17 @@ def report_visit(*, visit: HomeVisit, staff, report: str) -> HomeVisit:
                 text=_("Home visit on %(visit)s reported.") % {"visit": visit},
             )
     return visit
+
+
+def _record_decision(visit: HomeVisit, *, staff) -> None:
+    record_event(
+        actor=staff,
+        action="visit.decide",
+        target=visit,
+        summary=f"{visit.get_status_display()}: {visit.decision_note}"[:300],
+        before={"status": HomeVisit.Status.REQUESTED},
+        after={"status": visit.status},
+    )
 
 
 def _queue_notice(visit: HomeVisit):

@@ -13,10 +13,12 @@ from django.utils.translation import gettext_lazy as _
 from stdnum import numdb
 
 from .. import kyc, selectors
+from ..audit import record_event
 from ..models import Borrower, Consent, CreditReport, PiiAccessLog
 from ..services import borrowers as borrower_services
 from ..services import credit as credit_services
 from .common import BackOfficeAdmin, ReadOnlyAdmin, ReasonForm, add_form_errors
+from .timeline import BorrowerTimelineMixin
 
 REVEAL_PERMISSION = "loans.reveal_pii"
 # Parts of the ID number itself (region = its first 6 digits, then the birth date): shown, and
@@ -128,7 +130,7 @@ class CreditReportInline(ConsentInline):
 
 
 @admin.register(Borrower)
-class BorrowerAdmin(BackOfficeAdmin):
+class BorrowerAdmin(BorrowerTimelineMixin, BackOfficeAdmin):
     list_display = [
         "id",
         "masked_name",
@@ -268,6 +270,12 @@ class BorrowerAdmin(BackOfficeAdmin):
             )
         except ValidationError as exc:
             raise RegistrationRefused(exc) from exc
+        record_event(
+            actor=request.user,
+            action="object.add",
+            target=borrower,
+            summary=f"{borrower._meta.verbose_name}: {borrower}",
+        )
         obj.pk = borrower.pk
         obj._state.adding = False
         obj.refresh_from_db()

@@ -10,19 +10,19 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.contrib.admin.views.main import ERROR_FLAG, PAGE_VAR, SEARCH_VAR, ChangeList
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.core.paginator import Paginator
-from django.db import connection
 from django.db.models import Q
 from django.http import HttpResponseBadRequest, HttpResponseNotAllowed, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from .. import kyc
 from ..models import Borrower
 from ..models.borrowers import id_number_index, mobile_index
 from ..selectors import search_borrowers
+from .auditing import AuditedAdminMixin
+from .exports import CsvExportMixin
+from .paging import EstimatedCountPaginator, with_fast_dates
 
 # A search by ID number or mobile travels in the URL as this parameter: the term's blind
 # index (a keyed hash), never the term itself (DESIGN §7).
@@ -77,6 +77,10 @@ class BackOfficeChangeList(ChangeList):
     """Carries the blind-index search in its links (paging, sorting, filters) like `q`, without
     taking it for a field lookup."""
 
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        return with_fast_dates(queryset) if self.date_hierarchy else queryset
+
     def get_filters_params(self, params=None):
         lookup_params = super().get_filters_params(params)
         lookup_params.pop(PERSON_INDEX_VAR, None)
@@ -91,28 +95,7 @@ def format_percent(rate: Decimal | None) -> str:
     return f"{rate * 100:.4f}%" if rate is not None else "—"
 
 
-class EstimatedCountPaginator(Paginator):
-    """An unfiltered list of a big table shows PostgreSQL's row estimate instead of COUNT(*),
-    which scans the whole table; filtered lists count exactly."""
-
-    EXACT_BELOW = 100_000
-
-    @cached_property
-    def count(self) -> int:
-        query = getattr(self.object_list, "query", None)
-        if query is not None and not query.where and connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT reltuples::bigint FROM pg_class WHERE oid = %s::regclass",
-                    [query.model._meta.db_table],
-                )
-                row = cursor.fetchone()
-            if row and row[0] >= self.EXACT_BELOW:
-                return int(row[0])
-        return super().count
-
-
-class BackOfficeAdmin(admin.ModelAdmin):
+class BackOfficeAdmin(AuditedAdminMixin, CsvExportMixin, admin.ModelAdmin):
     paginator = EstimatedCountPaginator
     show_full_result_count = False
     list_per_page = 50
@@ -192,7 +175,7 @@ class BackOfficeAdmin(admin.ModelAdmin):
         no primary key."""
         if has_nul(request.GET) or (request.method == "POST" and has_nul(request.POST)):
             return True
-        if self.date_hierarchy and not self._date_hierarchy_valid(request.GET):
+        if not all(self._date_parts_valid(request.GET, f) for f in _date_part_fields(request.GET)):
             return True
         if request.method == "POST" and request.POST.get("select_across") != "1":
             try:
@@ -202,18 +185,29 @@ class BackOfficeAdmin(admin.ModelAdmin):
                 return True
         return False
 
-    def _date_hierarchy_valid(self, params) -> bool:
-        year, month, day = (
-            params.get(f"{self.date_hierarchy}__{part}") for part in ("year", "month", "day")
-        )
+    def _date_parts_valid(self, params, field: str) -> bool:
+        """`<field>__year` / `__month` / `__day` (the date drill-down's, or typed by hand on any
+        date column) make a real date before year 9999."""
+        year, month, day = (params.get(f"{field}__{part}") for part in ("year", "month", "day"))
         if year is None:
-            return True
+            return month is None and day is None or _digits(month, day)
         try:
             # Django also builds the day, month or year after this one: year 9999 has none.
             start = date(int(year), int(month or 1), int(day or 1))
         except (ValueError, OverflowError):
             return False
         return start.year < date.max.year
+
+
+_DATE_PART = re.compile(r"^(?P<field>\w+?)__(?:year|month|day)$")
+
+
+def _date_part_fields(params) -> set[str]:
+    return {m["field"] for key in params if (m := _DATE_PART.match(key))}
+
+
+def _digits(*values) -> bool:
+    return all(v is None or (v.isdigit() and v.isascii() and len(v) <= 2) for v in values)
 
 
 class BorrowerSearchMixin:

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.urls import reverse
 from django.utils.translation import gettext_lazy as _
 
 from ..models import BusinessDay
@@ -8,6 +9,14 @@ from .common import ReadOnlyAdmin
 @admin.register(BusinessDay)
 class BusinessDayAdmin(ReadOnlyAdmin):
     """The figures of each end-of-day run, newest first."""
+
+    # A "run now" link (loans.admin.jobs) for staff who may run end of day.
+    change_list_template = "admin/dashboard/businessday_change_list.html"
+
+    def changelist_view(self, request, extra_context=None):
+        if request.user.has_perm("loans.run_end_of_day"):
+            extra_context = {**(extra_context or {}), "run_now_url": reverse("jobs:index")}
+        return super().changelist_view(request, extra_context)
 
     list_display = [
         "business_date",

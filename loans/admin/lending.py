@@ -9,7 +9,7 @@ from decimal import Decimal
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import ObjectDoesNotExist, PermissionDenied, ValidationError
-from django.db.models import Case, IntegerField, Value, When
+from django.db.models import Case, F, IntegerField, Value, When
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import path, reverse
@@ -18,7 +18,7 @@ from django.utils.http import content_disposition_header
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from .. import pricing
+from .. import pricing, queues
 from ..models import Contract, LoanApplication, LoanProduct
 from ..models.products import METHOD_LABELS
 from ..reasons import RULE_LABELS
@@ -33,6 +33,7 @@ from .common import (
     action_with_form,
     format_percent,
 )
+from .queues import ClaimFilter, QueueAdminMixin
 
 # --- Products -----------------------------------------------------------------------------
 
@@ -221,7 +222,8 @@ class NoteForm(forms.Form):
 
 
 @admin.register(LoanApplication)
-class LoanApplicationAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
+class LoanApplicationAdmin(QueueAdminMixin, BorrowerSearchMixin, ReadOnlyAdmin):
+    queue_permission = "loans.decide_loanapplication"  # the manual review queue's workers
     list_display = [
         "id",
         "borrower",
@@ -234,12 +236,14 @@ class LoanApplicationAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
         "status",
         "review_reason",
         "created_at",
+        "queue_age",
+        "claim_display",
     ]
     list_display_links = ["id", "borrower"]
     # "Waiting for review" is the first choice of the status filter.
-    list_filter = ["status", "method", "product", "created_at"]
-    list_select_related = ["borrower", "product"]
-    actions = ["approve", "reject", "cancel", "disburse"]
+    list_filter = ["status", ClaimFilter, "method", "product", "created_at"]
+    list_select_related = ["borrower", "product", "claimed_by"]
+    actions = ["approve", "reject", "claim", "release", "cancel", "disburse"]
     fieldsets = [
         (
             None,
@@ -272,14 +276,17 @@ class LoanApplicationAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
     def reasons_failed(self, obj):
         return "; ".join(str(RULE_LABELS.get(code, code)) for code in obj.reason_codes) or "–"
 
+    def in_queue(self, obj) -> bool:
+        return obj.status == LoanApplication.Status.PENDING_REVIEW
+
     def get_ordering(self, request):
-        # The review queue first, then the newest.
+        # The review queue first, oldest first (a work list), then the rest newest first.
+        pending = LoanApplication.Status.PENDING_REVIEW
         return [
             Case(
-                When(status=LoanApplication.Status.PENDING_REVIEW, then=Value(0)),
-                default=Value(1),
-                output_field=IntegerField(),
+                When(status=pending, then=Value(0)), default=Value(1), output_field=IntegerField()
             ).asc(),
+            Case(When(status=pending, then=F("created_at"))).asc(nulls_last=True),
             "-created_at",
             "-id",
         ]
@@ -327,8 +334,12 @@ class LoanApplicationAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
             queryset,
             form_class=OptionalNoteForm,
             title=_("Approve loan applications"),
-            apply_one=lambda app, data: lending_services.approve_application(
-                application=app, actor=request.user, note=data["note"]
+            apply_one=lambda app, data: queues.decide_queue_item(
+                item=app,
+                actor=request.user,
+                decide=lambda: lending_services.approve_application(
+                    application=app, actor=request.user, note=data["note"]
+                ),
             ),
         )
 
@@ -340,8 +351,12 @@ class LoanApplicationAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
             queryset,
             form_class=NoteForm,
             title=_("Reject loan applications"),
-            apply_one=lambda app, data: lending_services.reject_application(
-                application=app, actor=request.user, note=data["note"]
+            apply_one=lambda app, data: queues.decide_queue_item(
+                item=app,
+                actor=request.user,
+                decide=lambda: lending_services.reject_application(
+                    application=app, actor=request.user, note=data["note"]
+                ),
             ),
         )
 

@@ -13,7 +13,7 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from .. import selectors
+from .. import approvals, selectors
 from ..models import Channel, Instalment, Loan, LoanTransaction, Repayment
 from ..services import repayments as repayment_services
 from .common import (
@@ -112,12 +112,11 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
         "id",
         "borrower",
         "principal",
-        "term",
-        "method",
+        "term_display",
         "daily_rate_percent",
         "outstanding_principal",
         "status",
-        "days_past_due",
+        "dpd",
         "bucket",
         "drawdown_date",
     ]
@@ -159,6 +158,15 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
     def daily_rate_percent(self, obj):
         return format_percent(obj.daily_rate)
 
+    # Short columns, so the list fits 1400 px with status, DPD and bucket in view.
+    @admin.display(description=_("term"), ordering="term")
+    def term_display(self, obj):
+        return format_html('<span title="{}">{}</span>', obj.get_method_display(), obj.term)
+
+    @admin.display(description=_("DPD"), ordering="days_past_due")
+    def dpd(self, obj):
+        return obj.days_past_due
+
     @admin.display(description=_("repayments"))
     def repayments_link(self, obj):
         url = reverse("admin:loans_repayment_changelist")
@@ -176,7 +184,8 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
             return None
 
         def apply_one(loan, data):
-            repayment, created = repayment_services.post_repayment(
+            # Above the manual-posting threshold this becomes a proposal for a second person.
+            outcome, repayment, created = approvals.post_manual_repayment(
                 loan=loan,
                 amount=data["amount"],
                 channel=data["channel"],
@@ -184,6 +193,22 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
                 value_date=data["value_date"],
                 actor=request.user,
             )
+            if outcome == "proposed":
+                self.message_user(
+                    request,
+                    _(
+                        "%(loan)s: ¥%(amount)s is above ¥%(threshold)s, so it waits for a "
+                        "second person's approval (proposal #%(id)s); nothing is posted yet."
+                    )
+                    % {
+                        "loan": loan,
+                        "amount": _yuan(data["amount"]),
+                        "threshold": _yuan(approvals.threshold("manual_posting")),
+                        "id": repayment.pk,
+                    },
+                    messages.WARNING,
+                )
+                return
             if not created:
                 raise ValidationError(
                     _(
@@ -233,6 +258,8 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
                 else "",
             },
             _("Settle today: ¥%(amount)s.") % {"amount": _yuan(figures.settle)},
+            _("A payment above ¥%(threshold)s waits for a second person's approval.")
+            % {"threshold": _yuan(approvals.threshold("manual_posting"))},
         ]
         return action_with_form(
             self,
@@ -336,3 +363,36 @@ class LoanTransactionAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
     @admin.display(description=_("instalment"), ordering="instalment__number")
     def instalment_number(self, obj):
         return obj.instalment.number if obj.instalment_id else "—"
+
+
+@admin.register(Instalment)
+class InstalmentAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
+    """Every instalment of every loan, to find what falls due or is overdue across the book;
+    one loan's instalments are on its own page."""
+
+    borrower_path = "loan__borrower"
+    list_display = [
+        "loan",
+        "number",
+        "due_date",
+        "principal_due",
+        "interest_due",
+        "penalty_due",
+        "outstanding",
+        "status",
+        "paid_on",
+    ]
+    list_filter = ["status", "due_date"]
+    list_select_related = ["loan"]
+    fields = [
+        "loan",
+        ("number", "due_date", "status"),
+        ("principal_due", "interest_due", "fee_due", "penalty_due"),
+        ("principal_paid", "interest_paid", "fee_paid", "penalty_paid"),
+        ("penalty_accrued_through", "paid_on"),
+    ]
+    readonly_fields = ["loan"]
+
+    @admin.display(description=_("outstanding"))
+    def outstanding(self, obj):
+        return _yuan(obj.total_outstanding)

@@ -23,6 +23,7 @@ from .common import (
     bad_request,
     has_nul,
 )
+from .queues import as_validation_error
 
 # How many loans with money to refund the request form lists to pick from.
 SHOWN_CANDIDATES = 20
@@ -208,7 +209,9 @@ class RefundAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
         self._each(
             request,
             queryset,
-            lambda refund: refund_services.approve_refund(refund=refund, actor=request.user),
+            as_validation_error(
+                lambda refund: refund_services.approve_refund(refund=refund, actor=request.user)
+            ),
         )
 
     @admin.action(description=_("Reject"), permissions=["approve"])
@@ -219,8 +222,10 @@ class RefundAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
             queryset,
             form_class=ReasonForm,
             title=_("Reject refunds"),
-            apply_one=lambda refund, data: refund_services.reject_refund(
-                refund=refund, actor=request.user, note=data["reason"]
+            apply_one=as_validation_error(
+                lambda refund, data: refund_services.reject_refund(
+                    refund=refund, actor=request.user, note=data["reason"]
+                )
             ),
         )
 

@@ -22,6 +22,7 @@ from .common import (
     bad_request,
     has_nul,
 )
+from .queues import as_validation_error
 from .refunds import show_errors
 
 SHOWN_CANDIDATES = 20
@@ -158,8 +159,10 @@ class WriteOffAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
             queryset,
             form_class=ApprovalForm,
             title=_("Approve write-offs"),
-            apply_one=lambda write_off, data: write_off_services.approve_write_off(
-                write_off=write_off, actor=request.user, note=data["note"]
+            apply_one=as_validation_error(
+                lambda write_off, data: write_off_services.approve_write_off(
+                    write_off=write_off, actor=request.user, note=data["note"]
+                )
             ),
         )
 
@@ -171,7 +174,9 @@ class WriteOffAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
             queryset,
             form_class=ReasonForm,
             title=_("Reject write-offs"),
-            apply_one=lambda write_off, data: write_off_services.reject_write_off(
-                write_off=write_off, actor=request.user, note=data["reason"]
+            apply_one=as_validation_error(
+                lambda write_off, data: write_off_services.reject_write_off(
+                    write_off=write_off, actor=request.user, note=data["reason"]
+                )
             ),
         )

@@ -1,3 +1,5 @@
+from .approvals import Approval, ApprovalThreshold
+from .audit import AuditEvent
 from .borrowers import (
     Borrower,
     CivilCapacity,
@@ -8,6 +10,7 @@ from .borrowers import (
     PiiAccessLog,
     Sex,
 )
+from .candidates import BureauReportCandidate, WriteOffCandidate  # noqa: F401, I001  (proxies)
 from .credit import CreditAssessment, CreditLine, CreditLineEvent, Decision
 from .eod import BusinessDay
 from .ledger import Channel, LoanTransaction, Repayment
@@ -19,6 +22,9 @@ from .restructuring import RevisionKind, ScheduleRevision
 from .writeoffs import WriteOff
 
 __all__ = [
+    "Approval",
+    "ApprovalThreshold",
+    "AuditEvent",
     "BusinessDay",
     "BankCard",
     "DebitAttempt",

@@ -8,6 +8,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from .borrowers import MONEY, RATE, Borrower
+from .claims import ClaimFields
 
 
 class Decision(models.TextChoices):
@@ -15,7 +16,7 @@ class Decision(models.TextChoices):
     DECLINED = "declined", _("Declined")
 
 
-class CreditAssessment(models.Model):
+class CreditAssessment(ClaimFields):  # in a review queue: claimable
     """One run of the eligibility rules and scorecard, stored with everything needed to explain
     it and re-run it: the inputs, the scorecard version, each rule's result, score and grade.
 
@@ -75,7 +76,22 @@ class CreditAssessment(models.Model):
         verbose_name_plural = _("credit assessments")
         ordering = ["-created_at", "-id"]
         get_latest_by = ["created_at", "id"]
-        indexes = [models.Index(fields=["borrower", "-created_at"])]
+        indexes = [
+            models.Index(fields=["borrower", "-created_at"]),
+            # The list: its order, its date drill-down and each filter in that order.
+            models.Index(fields=["-created_at", "-id"], name="assessment_order"),
+            models.Index(fields=["as_of"], name="assessment_as_of"),
+            models.Index(fields=["decision", "-created_at"], name="assessment_decision"),
+            models.Index(fields=["override_decision", "-created_at"], name="assessment_override"),
+            models.Index(fields=["grade", "-created_at"], name="assessment_grade"),
+            models.Index(fields=["scorecard_version", "-created_at"], name="assessment_version"),
+            # The review queue, oldest first: only the few assessments waiting.
+            models.Index(
+                fields=["review_requested_at", "id"],
+                name="assessment_review_queue",
+                condition=models.Q(review_requested_at__isnull=False, overridden_at__isnull=True),
+            ),
+        ]
         permissions = [
             ("override_creditassessment", _("Can override an automated credit decision")),
             ("request_review_creditassessment", _("Can record a request for manual review")),

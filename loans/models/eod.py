@@ -27,6 +27,17 @@ class BusinessDay(models.Model):
     instalments_overdue = models.PositiveIntegerField(_("instalments newly overdue"), default=0)
     newly_overdue = models.PositiveIntegerField(_("loans newly overdue"), default=0)
     newly_cured = models.PositiveIntegerField(_("loans cured"), default=0)
+    # The portfolio at the end of the day, for the dashboard: stored here so that no page
+    # view scans the loans. Balance is outstanding principal of active loans.
+    active_loans = models.PositiveIntegerField(_("active loans"), default=0)
+    outstanding_principal = models.DecimalField(_("outstanding principal"), default=0, **MONEY)
+    balance_current = models.DecimalField(_("balance current"), default=0, **MONEY)
+    balance_m1 = models.DecimalField(_("balance M1"), default=0, **MONEY)
+    balance_m2 = models.DecimalField(_("balance M2"), default=0, **MONEY)
+    balance_m3 = models.DecimalField(_("balance M3"), default=0, **MONEY)
+    balance_m4_plus = models.DecimalField(_("balance M4+"), default=0, **MONEY)
+    disbursed_loans = models.PositiveIntegerField(_("loans disbursed the day before"), default=0)
+    disbursed_amount = models.DecimalField(_("amount disbursed the day before"), default=0, **MONEY)
 
     class Meta:
         verbose_name = _("business day")

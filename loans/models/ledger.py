@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from .borrowers import MONEY
@@ -76,6 +77,12 @@ class Repayment(models.Model):
         indexes = [
             models.Index(fields=["loan", "-id"]),
             models.Index(fields=["value_date"], name="repayment_value_date"),
+            # The list's order, and its filters in that order.
+            models.Index(fields=["-posted_at", "-id"], name="repayment_order"),
+            models.Index(fields=["status", "-posted_at"], name="repayment_status"),
+            models.Index(fields=["channel", "-posted_at"], name="repayment_channel"),
+            # The admin's search by transaction id is case-insensitive.
+            models.Index(Upper("external_id"), name="repayment_external_id_upper"),
         ]
 
     def __str__(self) -> str:
@@ -154,6 +161,8 @@ class LoanTransaction(models.Model):
         indexes = [
             models.Index(fields=["loan", "kind"]),
             models.Index(fields=["kind", "value_date"], name="loantransaction_kind_day"),
+            # The list's kind filter in the list's order (by loan).
+            models.Index(fields=["kind", "loan", "id"], name="loantransaction_kind_order"),
         ]
 
     def __str__(self) -> str:

@@ -4,10 +4,12 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import models
+from django.db.models.functions import Upper
 from django.utils.translation import gettext_lazy as _
 
 from .. import delinquency
 from .borrowers import MONEY, RATE, Borrower
+from .claims import ClaimFields
 from .credit import CreditLine
 from .products import METHOD_LABELS, LoanProduct
 
@@ -43,7 +45,7 @@ CANCEL_REASON_MESSAGES = {
 }
 
 
-class LoanApplication(models.Model):
+class LoanApplication(ClaimFields):  # in a review queue: claimable
     class Status(models.TextChoices):
         PENDING_REVIEW = "pending_review", _("Waiting for review")
         APPROVED = "approved", _("Approved, waiting for signature")
@@ -102,6 +104,24 @@ class LoanApplication(models.Model):
         verbose_name_plural = _("loan applications")
         ordering = ["-created_at", "-id"]
         permissions = [("decide_loanapplication", _("Can approve and reject loan applications"))]
+        indexes = [
+            # The list's order (LoanApplicationAdmin.get_ordering): the review queue first,
+            # oldest first, then the rest newest first. Without it every page sorts the table.
+            models.Index(
+                models.Case(
+                    models.When(status="pending_review", then=models.Value(0)),
+                    default=models.Value(1),
+                    output_field=models.IntegerField(),
+                ),
+                models.Case(models.When(status="pending_review", then=models.F("created_at"))),
+                models.F("created_at").desc(),
+                models.F("id").desc(),
+                name="application_queue_order",
+            ),
+            models.Index(fields=["status", "-created_at"], name="application_status"),
+            models.Index(fields=["method", "-created_at"], name="application_method"),
+            models.Index(fields=["product", "-created_at"], name="application_product"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.pk} ¥{self.amount} × {self.term}"
@@ -151,6 +171,11 @@ class Contract(models.Model):
         verbose_name = _("contract")
         verbose_name_plural = _("contracts")
         ordering = ["-id"]
+        indexes = [
+            models.Index(fields=["status", "-id"], name="contract_status"),
+            # The admin's search by number is case-insensitive (UPPER(number) = UPPER(term)).
+            models.Index(Upper("number"), name="contract_number_upper"),
+        ]
 
     def __str__(self) -> str:
         return self.number
@@ -256,6 +281,10 @@ class Loan(models.Model):
                 name="loan_write_off_candidates",
                 condition=models.Q(write_off_candidate=True),
             ),
+            # The list's filters, each in the list's order (newest first).
+            models.Index(fields=["status", "-id"], name="loan_status_order"),
+            models.Index(fields=["bucket", "-id"], name="loan_bucket_order"),
+            models.Index(fields=["method", "-id"], name="loan_method_order"),
         ]
 
     def __str__(self) -> str:

@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import kyc
+from ..audit import record_event
 from ..consents import CREDIT_QUERY_VERSION, DATA_PROCESSING_VERSION
 from ..models import Borrower, CivilCapacity, Consent, CreditReport, Language, PiiAccessLog
 from ..models.borrowers import id_number_index, mobile_index
@@ -172,9 +173,17 @@ def reveal_pii(
     reason = reason.strip()
     if not reason:
         raise ValidationError({"reason": _("Say why you need to see the full value.")})
-    PiiAccessLog.objects.create(
-        user=actor, borrower=borrower, field=field, reason=reason[:200], ip_address=ip_address
-    )
+    with transaction.atomic():
+        PiiAccessLog.objects.create(
+            user=actor, borrower=borrower, field=field, reason=reason[:200], ip_address=ip_address
+        )
+        record_event(
+            actor=actor,
+            action="pii.reveal",
+            target=borrower,
+            summary=f"{field}: {reason}"[:300],
+            after={"field": field, "reason": reason[:200]},
+        )
     return getattr(borrower, field)
 
 

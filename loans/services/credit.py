@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import scorecard, scoring, selectors, signals
+from ..audit import record_event
 from ..models import Borrower, CreditAssessment, CreditLine, CreditLineEvent, Decision
 from ..scorecard import (
     CREDIT_LINE_STEP,
@@ -109,6 +110,18 @@ def override_assessment(
     assessment.overridden_by = actor
     assessment.overridden_at = timezone.now()
     assessment.save()
+    record_event(
+        actor=actor,
+        action="assessment.override",
+        target=assessment,
+        summary=reason[:300],
+        before={
+            "decision": assessment.decision,
+            "credit_limit": assessment.credit_limit,
+            "daily_rate": assessment.daily_rate,
+        },
+        after={"decision": decision, "credit_limit": credit_limit, "daily_rate": daily_rate},
+    )
     _apply_to_credit_line(assessment=assessment, actor=actor, reason=reason)
     _notify_assessed(assessment)
     return assessment
@@ -165,6 +178,15 @@ def _change_status(*, credit_line, allowed_from, to, event, reason, actor, refus
     line.status_reason = reason[:200]
     line.save(update_fields=["status", "status_reason", "updated_at"])
     _record_event(line=line, kind=event, actor=actor, reason=reason)
+    if actor is not None:
+        record_event(
+            actor=actor,
+            action="credit_line.freeze",
+            target=line,
+            summary=reason[:300],
+            before={"status": allowed_from},
+            after={"status": to},
+        )
     return line
 
 

@@ -190,7 +190,7 @@ def process_business_date(business_date: date) -> BusinessDay | None:
             instalments_overdue=newly_overdue_instalments,
             newly_overdue=newly_overdue,
             newly_cured=newly_cured,
-            **_figures(cursor),
+            **_figures(cursor, business_date),
         )
         day.finished_at = timezone.now()
         day.seconds = round(time.monotonic() - clock, 3)
@@ -203,15 +203,27 @@ def process_business_date(business_date: date) -> BusinessDay | None:
         return day
 
 
-def _figures(cursor) -> dict:
+def _figures(cursor, business_date: date) -> dict:
     # Only active loans are counted; a written-off loan's instalments are closed as written
     # off, so the overdue amounts leave them out too: that money is off the books.
     cursor.execute(
-        f"SELECT bucket, COUNT(*), SUM(CASE WHEN write_off_candidate THEN 1 ELSE 0 END) "
+        f"SELECT bucket, COUNT(*), SUM(CASE WHEN write_off_candidate THEN 1 ELSE 0 END), "
+        f"COALESCE(SUM(outstanding_principal), 0) "
         f"FROM {LOAN} WHERE status = %(active)s GROUP BY bucket",
         CHOICES,
     )
-    counts = {bucket: (n, w) for bucket, n, w in cursor.fetchall()}
+    rows = cursor.fetchall()
+    counts = {bucket: (n, w) for bucket, n, w, _ in rows}
+    fen = Decimal("0.01")
+    balances = {bucket: Decimal(str(b)).quantize(fen) for bucket, _, _, b in rows}
+    # Loans paid out on the calendar day that has just ended: the run for a business date
+    # starts just after its midnight (the drawdown date is indexed).
+    cursor.execute(
+        f"SELECT COUNT(*), COALESCE(SUM(principal), 0) FROM {LOAN} "
+        f"WHERE drawdown_date = %(day_before)s",
+        {"day_before": business_date - timedelta(days=1)},
+    )
+    disbursed_loans, disbursed_amount = cursor.fetchone()
     cursor.execute(
         f"SELECT COALESCE(SUM(principal_due - principal_paid), 0), "
         f"COALESCE(SUM(interest_due - interest_paid), 0), "
@@ -220,8 +232,17 @@ def _figures(cursor) -> dict:
         CHOICES,
     )
     principal, interest, penalty = cursor.fetchone()
-    fen = Decimal("0.01")
+    zero = Decimal("0.00")
     return {
+        "active_loans": sum(n for n, _ in counts.values()),
+        "outstanding_principal": sum(balances.values(), zero),
+        "balance_current": balances.get(delinquency.CURRENT, zero),
+        "balance_m1": balances.get(delinquency.M1, zero),
+        "balance_m2": balances.get(delinquency.M2, zero),
+        "balance_m3": balances.get(delinquency.M3, zero),
+        "balance_m4_plus": balances.get(delinquency.M4_PLUS, zero),
+        "disbursed_loans": disbursed_loans,
+        "disbursed_amount": Decimal(str(disbursed_amount)).quantize(fen),
         "loans_current": counts.get(delinquency.CURRENT, (0, 0))[0],
         "loans_m1": counts.get(delinquency.M1, (0, 0))[0],
         "loans_m2": counts.get(delinquency.M2, (0, 0))[0],

@@ -20,6 +20,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from .. import pricing, schedules, scoring, selectors, signals
+from ..audit import record_event
 from ..fields import in_fen
 from ..models import (
     BankCard,
@@ -148,6 +149,7 @@ def approve_application(*, application: LoanApplication, actor, note: str = "") 
     application.decided_by, application.decided_at = actor, timezone.now()
     application.decision_note = note.strip()[:300]
     application.save()
+    _record_decision(application, actor=actor, note=note)
     _create_contract(application, as_of=timezone.localdate())
     _notify_decided(application)
     return application
@@ -163,6 +165,7 @@ def reject_application(*, application: LoanApplication, actor, note: str) -> Loa
     if _is_signed(application):
         raise ValidationError(_("The borrower has signed: cancel the loan instead."))
     _close(application, LoanApplication.Status.REJECTED, actor=actor, note=note)
+    _record_decision(application, actor=actor, note=note)
     _notify_decided(application)
     return application
 
@@ -493,6 +496,17 @@ def check_draw(*, borrower, product: LoanProduct, amount: Decimal, term: int, me
 def _reserve(line: CreditLine, amount: Decimal) -> None:
     CreditLine.objects.filter(pk=line.pk).update(
         reserved_amount=in_fen(F("reserved_amount") + amount)
+    )
+
+
+def _record_decision(application: LoanApplication, *, actor, note: str) -> None:
+    record_event(
+        actor=actor,
+        action="application.decide",
+        target=application,
+        summary=f"{application.get_status_display()}: {note.strip()}"[:300],
+        before={"status": LoanApplication.Status.PENDING_REVIEW},
+        after={"status": application.status},
     )
 
 

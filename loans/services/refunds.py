@@ -7,8 +7,10 @@ A loan's **to refund** balance is what its standing repayments brought beyond ev
 holds its amount from the moment it is requested, so two requests can never pay the same money
 twice.
 
-A refund at or below `settings.REFUND_APPROVAL_THRESHOLD` is sent when it is requested; one
-above waits until a second person approves it (maker-checker: never the requester). Sending is
+A refund at or below the refund approval threshold (`loans.approvals.threshold`, seeded from
+`settings.REFUND_APPROVAL_THRESHOLD`, editable in the admin) is sent when it is requested; one
+above waits until a second person approves it through `loans.approvals` (maker-checker: never
+the requester), which then runs `carry_out_approved_refund`. Sending is
 a gateway request made after commit, with the refund's unique reference as the idempotency key.
 The result comes back only through the signed refund webhook
 (`webhooks.handle_refund_notification` → `record_refund_result`), which pays each refund once:
@@ -22,7 +24,6 @@ import logging
 import secrets
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import DecimalField, Exists, OuterRef, QuerySet, Subquery, Sum, Value
@@ -30,10 +31,19 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import signals
+from .. import approvals, signals
+from ..audit import record_event
 from ..fields import in_fen
 from ..gateway import get_gateway
-from ..models import BankCard, GatewayNotification, Loan, LoanTransaction, Refund, Repayment
+from ..models import (
+    ApprovalThreshold,
+    BankCard,
+    GatewayNotification,
+    Loan,
+    LoanTransaction,
+    Refund,
+    Repayment,
+)
 from ..money import MAX_AMOUNT, is_whole_fen
 
 logger = logging.getLogger("loans.refunds")
@@ -128,7 +138,7 @@ def check_reversal(*, loan: Loan, repayment: Repayment) -> None:
 
 def approval_threshold() -> Decimal:
     """Refunds above this (yuan) need a second person's approval."""
-    return settings.REFUND_APPROVAL_THRESHOLD
+    return approvals.threshold(ApprovalThreshold.Kind.REFUND)
 
 
 def new_reference() -> str:
@@ -198,7 +208,7 @@ def _request(*, loan, amount, actor, reason, reference) -> Refund:
         )
     if errors:
         raise ValidationError(errors)
-    needs_approval = amount > approval_threshold()
+    needs_approval = approvals.needs_approval(ApprovalThreshold.Kind.REFUND, amount)
     refund = Refund.objects.create(
         loan=loan,
         reference=reference,
@@ -216,15 +226,63 @@ def _request(*, loan, amount, actor, reason, reference) -> Refund:
         actor,
         " (waits for approval)" if needs_approval else "",
     )
-    if not needs_approval:
+    record_event(
+        actor=actor,
+        action="refund.request",
+        target=refund,
+        summary=_("Refund of ¥%(amount)s requested") % {"amount": f"{amount:.2f}"},
+        after={"amount": amount, "needs_approval": needs_approval},
+    )
+    if needs_approval:
+        approvals.propose(
+            kind="refund",
+            actor=actor,
+            amount=amount,
+            reason=refund.reason,
+            summary=_("Refund %(ref)s of ¥%(amount)s to the borrower of %(loan)s")
+            % {"ref": refund.reference, "amount": f"{amount:.2f}", "loan": loan},
+            target=refund,
+        )
+    else:
         _send(refund)
     return refund
 
 
-@transaction.atomic
 def approve_refund(*, refund: Refund, actor, note: str = "") -> Refund:
-    """A second person lets a refund above the threshold go out. Never the requester."""
-    refund = _locked(refund)
+    """A second person lets a refund above the threshold go out, through its proposal
+    (`loans.approvals.approve`, the one way to approve). Never the requester."""
+    if actor is not None and actor.pk == refund.requested_by_id:
+        raise ValidationError(_("A refund must be approved by someone other than its requester."))
+    approvals.approve(approval=_proposal(refund, _("approved")), actor=actor, note=note)
+    refund.refresh_from_db()
+    return refund
+
+
+def reject_refund(*, refund: Refund, actor, note: str) -> Refund:
+    """Refuse (or withdraw) a refund waiting for approval, through its proposal: its amount is
+    free again."""
+    if not (note or "").strip():
+        raise ValidationError({"note": _("Say why the refund is rejected.")})
+    approvals.reject(approval=_proposal(refund, _("rejected")), actor=actor, note=note)
+    refund.refresh_from_db()
+    return refund
+
+
+def _proposal(refund: Refund, verb: str):
+    approval = approvals.open_for(refund)
+    if approval is None:
+        refund.refresh_from_db()
+        raise ValidationError(
+            _("This refund is %(status)s: only one waiting for approval can be %(verb)s.")
+            % {"status": refund.get_status_display(), "verb": verb}
+        )
+    return approval
+
+
+def carry_out_approved_refund(*, approval, target: Refund, actor, note: str = "") -> None:
+    """Executor of an approved refund proposal (called by `loans.approvals.approve` only, in
+    its transaction): the refund goes out."""
+    refund = _locked(target)
     if refund.status != Refund.Status.PENDING_APPROVAL:
         raise ValidationError(
             _("This refund is %(status)s: only one waiting for approval can be approved.")
@@ -235,17 +293,14 @@ def approve_refund(*, refund: Refund, actor, note: str = "") -> Refund:
     refund.decided_by, refund.decided_at = actor, timezone.now()
     refund.decision_note = (note or "").strip()[:200]
     _send(refund)
+    record_event(actor=actor, action="refund.approve", target=refund, after={"status": "sent"})
     logger.info("Refund %s approved by %s", refund.reference, actor)
-    return refund
 
 
-@transaction.atomic
-def reject_refund(*, refund: Refund, actor, note: str) -> Refund:
-    """Refuse (or withdraw) a refund waiting for approval: its amount is free again."""
+def carry_out_rejected_refund(*, approval, target: Refund, actor, note: str) -> None:
+    """Executor of a rejected refund proposal: the refund is rejected, its amount free."""
     note = (note or "").strip()
-    if not note:
-        raise ValidationError({"note": _("Say why the refund is rejected.")})
-    refund = _locked(refund)
+    refund = _locked(target)
     if refund.status != Refund.Status.PENDING_APPROVAL:
         raise ValidationError(
             _("This refund is %(status)s: only one waiting for approval can be rejected.")
@@ -255,8 +310,8 @@ def reject_refund(*, refund: Refund, actor, note: str) -> Refund:
     refund.decided_by, refund.decided_at = actor, timezone.now()
     refund.decision_note = note[:200]
     refund.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    record_event(actor=actor, action="refund.reject", target=refund, after={"status": "rejected"})
     logger.info("Refund %s rejected by %s: %s", refund.reference, actor, note)
-    return refund
 
 
 @transaction.atomic

@@ -11,6 +11,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .. import allocation, penalty, schedules, selectors, signals
+from ..audit import record_event
 from ..fields import in_fen
 from ..models import (
     BusinessDay,
@@ -73,7 +74,7 @@ def post_repayment(
         return existing, False
     try:
         with transaction.atomic():
-            return _post(
+            repayment, posted = _post(
                 loan=loan,
                 amount=amount,
                 channel=channel,
@@ -81,6 +82,15 @@ def post_repayment(
                 value_date=value_date,
                 actor=actor,
             )
+            if posted and actor is not None:  # typed in by staff, not reported by the bank
+                record_event(
+                    actor=actor,
+                    action="payment.post",
+                    target=repayment,
+                    summary=f"{loan} ¥{amount} {channel} {external_id}",
+                    after={"amount": amount, "channel": channel, "value_date": value_date},
+                )
+            return repayment, posted
     except IntegrityError:
         # Another worker posted the same id between our check and our insert.
         existing = _existing(external_id=external_id, loan=loan)
@@ -492,6 +502,14 @@ def reverse_repayment(*, repayment: Repayment, reason: str, actor=None) -> Repay
                 "reversed."
             )
         )
+    record_event(
+        actor=actor,
+        action="payment.reverse",
+        target=repayment,
+        summary=f"{loan} ¥{repayment.amount}: {reason}"[:300],
+        before={"status": repayment.status},
+        after={"status": Repayment.Status.REVERSED, "reason": reason},
+    )
     if loan.status == Loan.Status.WRITTEN_OFF:
         return _reverse_recovery(loan=loan, repayment=repayment, reason=reason, actor=actor)
     instalments = {i.pk: i for i in loan.instalments.select_for_update()}

@@ -1,13 +1,15 @@
 """核销 (write-off) of a loan more than `delinquency.WRITE_OFF_DPD` days past due (DESIGN §4,
 "Reversal, refunds, write-off").
 
-One person proposes, another approves (never the proposer). Approval closes the loan on the
-books the way a settlement would, but with write-off ledger rows instead of money: penalty is
-first accrued through the day, then everything still owed (every open instalment's principal,
-interest and penalty; for instalments not yet due only the interest accrued so far, as a
-settlement counts it) moves to WRITE_OFF rows. The instalments are closed as written off and
-nothing is deleted. Accrual stops (end of day and posting touch only active loans), the credit
-line closes, and money received later is a recovery (`repayments._post_recovery`).
+One person proposes, another approves (never the proposer): every proposal is an approval of
+`loans.approvals` (kind write_off), and approving it there runs `carry_out_approved_write_off`.
+Approval closes the loan on the books the way a settlement would, but with write-off ledger
+rows instead of money: penalty is first accrued through the day, then everything still owed
+(every open instalment's principal, interest and penalty; for instalments not yet due only the
+interest accrued so far, as a settlement counts it) moves to WRITE_OFF rows. The instalments
+are closed as written off and nothing is deleted. Accrual stops (end of day and posting touch
+only active loans), the credit line closes, and money received later is a recovery
+(`repayments._post_recovery`).
 """
 
 import logging
@@ -20,7 +22,8 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .. import delinquency, selectors, signals
+from .. import approvals, delinquency, selectors, signals
+from ..audit import record_event
 from ..fields import in_fen
 from ..models import CreditLine, CreditLineEvent, Instalment, Loan, LoanTransaction, WriteOff
 from .repayments import accrue_penalty
@@ -86,6 +89,21 @@ def propose_write_off(*, loan: Loan, actor, reason: str) -> WriteOff:
             write_off = WriteOff.objects.create(
                 loan=loan, reason=reason[:300], days_past_due=dpd, proposed_by=actor
             )
+            record_event(
+                actor=actor,
+                action="writeoff.propose",
+                target=write_off,
+                after={"loan": loan.pk, "days_past_due": dpd},
+            )
+            approvals.propose(
+                kind="write_off",
+                actor=actor,
+                reason=write_off.reason,
+                amount=loan.outstanding_principal,
+                summary=_("Write off %(loan)s (%(dpd)d days past due)")
+                % {"loan": loan, "dpd": dpd},
+                target=write_off,
+            )
     except IntegrityError:
         raise ValidationError(
             _("A write-off of this loan has already been proposed or approved.")
@@ -94,27 +112,55 @@ def propose_write_off(*, loan: Loan, actor, reason: str) -> WriteOff:
     return write_off
 
 
-@transaction.atomic
 def reject_write_off(*, write_off: WriteOff, actor, note: str) -> WriteOff:
-    """Refuse (or withdraw) a proposal; the loan stays as it is and may be proposed again."""
-    note = (note or "").strip()
-    if not note:
+    """Refuse (or withdraw) a proposal, through its approval; the loan stays as it is and may
+    be proposed again."""
+    if not (note or "").strip():
         raise ValidationError({"note": _("Say why the write-off is rejected.")})
-    write_off = _locked(write_off)
+    approvals.reject(approval=_proposal(write_off, approving=False), actor=actor, note=note)
+    write_off.refresh_from_db()
+    return write_off
+
+
+def approve_write_off(*, write_off: WriteOff, actor, note: str = "") -> WriteOff:
+    """A second person approves, through the proposal's approval (`loans.approvals`, the one
+    way to approve): the loan is written off today (see the module docstring)."""
+    if actor is not None and actor.pk == write_off.proposed_by_id:
+        raise ValidationError(_("A write-off must be approved by someone other than its proposer."))
+    approvals.approve(approval=_proposal(write_off, approving=True), actor=actor, note=note)
+    write_off.refresh_from_db()
+    return write_off
+
+
+def _proposal(write_off: WriteOff, *, approving: bool):
+    approval = approvals.open_for(write_off)
+    if approval is None:
+        if approving:
+            raise ValidationError(_("Only a proposed write-off can be approved."))
+        raise ValidationError(_("Only a proposed write-off can be rejected."))
+    return approval
+
+
+def carry_out_rejected_write_off(*, approval, target: WriteOff, actor, note: str) -> None:
+    """Executor of a rejected write-off proposal (called by `loans.approvals.reject` only)."""
+    note = (note or "").strip()
+    write_off = _locked(target)
     if write_off.status != WriteOff.Status.PROPOSED:
         raise ValidationError(_("Only a proposed write-off can be rejected."))
     write_off.status = WriteOff.Status.REJECTED
     write_off.decided_by, write_off.decided_at = actor, timezone.now()
     write_off.decision_note = note[:300]
     write_off.save(update_fields=["status", "decided_by", "decided_at", "decision_note"])
+    record_event(
+        actor=actor, action="writeoff.reject", target=write_off, after={"status": "rejected"}
+    )
     logger.info("Write-off %s rejected by %s: %s", write_off.pk, actor, note)
-    return write_off
 
 
-@transaction.atomic
-def approve_write_off(*, write_off: WriteOff, actor, note: str = "") -> WriteOff:
-    """A second person approves: the loan is written off today (see the module docstring)."""
-    write_off = _locked(write_off)
+def carry_out_approved_write_off(*, approval, target: WriteOff, actor, note: str = "") -> None:
+    """Executor of an approved write-off proposal (called by `loans.approvals.approve` only, in
+    its transaction): the loan is written off today."""
+    write_off = _locked(target)
     loan = write_off.loan
     if write_off.status != WriteOff.Status.PROPOSED:
         raise ValidationError(_("Only a proposed write-off can be approved."))
@@ -157,10 +203,15 @@ def approve_write_off(*, write_off: WriteOff, actor, note: str = "") -> WriteOff
         write_off.proposed_by_id,
         write_off.total,
     )
+    record_event(
+        actor=actor,
+        action="writeoff.approve",
+        target=write_off,
+        after={"status": "approved", "total": write_off.total},
+    )
     transaction.on_commit(
         lambda: signals.loan_written_off.send(sender=Loan, loan=loan, write_off=write_off)
     )
-    return write_off
 
 
 def _write_off_rows(*, loan: Loan, instalments: list[Instalment], on: date) -> list:

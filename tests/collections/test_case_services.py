@@ -12,6 +12,7 @@ from debt_collection.models import CaseEvent, CaseStatus, CollectionCase, Promis
 from debt_collection.models.promises import MAX_PROMISE_DAYS
 from debt_collection.services import cases
 from loans import selectors
+from loans.models import AuditEvent
 
 from .casework import DUE, at, collector, days, eod, loan, pay, supervisor
 
@@ -147,6 +148,9 @@ def test_a_supervisor_reassigns_in_bulk_but_not_to_a_collector_on_leave(case, wo
         cases.reassign_cases(cases=both, collector=away, staff=boss)
     assert cases.reassign_cases(cases=both, collector=target, staff=boss) == 2
     assert cases.reassign_cases(cases=list(both), collector=target, staff=boss) == 0
+    # On the audit trail once: the move that happened, by whom; the refusals left nothing.
+    [event] = AuditEvent.objects.filter(action="case.reassign")
+    assert event.actor == boss and sorted(event.after["cases"]) == sorted(c.pk for c in both)
     assert set(both.values_list("assigned_to", flat=True)) == {target.pk}
     moved = CaseEvent.objects.filter(kind=Kind.ASSIGNED, actor=boss)
     assert sorted(moved.values_list("case__loan", "collector")) == sorted(

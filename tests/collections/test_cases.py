@@ -124,7 +124,9 @@ def test_a_written_off_loan_keeps_its_case_open_for_recovery_until_it_is_recover
         proposal = write_offs.propose_write_off(
             loan=first, actor=factories.staff(), reason="no contact"
         )
-        write_off = write_offs.approve_write_off(write_off=proposal, actor=factories.staff())
+        write_off = write_offs.approve_write_off(
+            write_off=proposal, actor=factories.staff("风控专员 Risk officer")
+        )
     eod(day + days(1))
     case = case_of(first)
     assert (case.status, case.bucket, case.days_past_due) == (CaseStatus.NEW, "M4+", 186)

@@ -11,7 +11,8 @@ import pytest
 import time_machine
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.urls import reverse
+from django.test import RequestFactory
+from django.urls import NoReverseMatch, reverse
 from django.utils import formats, translation
 
 from loans import selectors
@@ -76,18 +77,23 @@ def login(client, role=None):
 def pages_of(user):
     """Every admin list and first change page the user may open, plus the borrower's own
     other pages (popup list, history, a reveal page)."""
-    request = type("R", (), {"user": user})()
+    request = RequestFactory().get("/admin/")
+    request.user = user
     for model, model_admin in admin.site._registry.items():
         meta = model._meta
         if model_admin.has_view_or_change_permission(request):
             yield reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")
-            obj = model.objects.first()
-            if obj is not None:
-                yield reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+            obj = model_admin.get_queryset(request).first()  # one this user may open
+            try:
+                if obj is not None:
+                    yield reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+            except NoReverseMatch:  # a list with no page per row (the candidate lists)
+                pass
     b = Borrower.objects.get()
     yield reverse("admin:loans_borrower_changelist") + "?_popup=1&_to_field=id"
     yield reverse("admin:loans_borrower_history", args=[b.pk])
     yield reverse("admin:loans_borrower_reveal", args=[b.pk, "id_number"])
+    yield reverse("admin:loans_borrower_timeline", args=[b.pk])
 
 
 def id_number_parts() -> list[str]:
@@ -111,7 +117,8 @@ def test_without_the_reveal_permission_no_page_shows_birth_date_or_region(client
     seen = 0
     for url in pages_of(user):
         response = client.get(url)
-        assert response.status_code in (200, 403), url
+        # A collector with no case for the borrower: their timeline is not there to see.
+        assert response.status_code in (200, 403, 404 if "timeline" in url else 200), url
         page = response.content.decode()
         for part in id_number_parts():
             assert part not in page, (url, part)

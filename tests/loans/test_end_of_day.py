@@ -159,7 +159,7 @@ def test_catch_up_over_missed_days_ends_where_daily_runs_would(loan):
 
 
 def test_a_run_that_dies_halfway_leaves_no_partial_day(loan, monkeypatch):
-    def crash(cursor):
+    def crash(cursor, business_date):
         raise ConnectionError("connection lost")
 
     monkeypatch.setattr(end_of_day, "_figures", crash)
@@ -210,3 +210,21 @@ def test_two_clusters_never_process_the_same_day_twice():
     assert penalties() == [(day, DAILY_PENALTY * 3)]
     assert state(loan) == (3, "M1")
     assert_reconciled()
+
+
+def test_the_day_stores_the_portfolio_by_bucket_and_what_was_paid_out(loan):
+    """The dashboard reads these, so no page view scans the loans."""
+    second = factories.loan(amount="5000", on=date(2026, 3, 1))
+    day = eod(date(2026, 3, 1))
+    # The first loan's first instalment (due 15 Feb) is 14 days late: M1; the second is new.
+    assert day.active_loans == 2
+    assert day.balance_m1 == loan.outstanding_principal
+    assert day.balance_current == second.outstanding_principal
+    assert day.balance_m2 == day.balance_m3 == day.balance_m4_plus == Decimal("0.00")
+    assert day.outstanding_principal == loan.outstanding_principal + second.outstanding_principal
+    # The run starts just after midnight: it counts the loans paid out the day before.
+    assert day.disbursed_loans == 0
+    assert (eod(date(2026, 3, 2)).disbursed_amount, BusinessDay.objects.count()) == (
+        Decimal("5000.00"),
+        2,
+    )
