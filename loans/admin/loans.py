@@ -21,7 +21,7 @@ from .common import (
     ReadOnlyAdmin,
     ReasonForm,
     action_with_form,
-    format_percent,
+    short_bucket,
 )
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -113,12 +113,11 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
         "borrower",
         "principal",
         "term_display",
-        "daily_rate_percent",
-        "outstanding_principal",
+        "balance",
         "status",
         "dpd",
-        "bucket",
-        "drawdown_date",
+        short_bucket,
+        "drawn",
     ]
     list_display_links = ["id", "borrower"]
     list_filter = ["status", "bucket", "method", "write_off_candidate", "drawdown_date"]
@@ -154,9 +153,14 @@ class LoanAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
     ]
     readonly_fields = ["repayments_link"]
 
-    @admin.display(description=_("daily rate"), ordering="daily_rate")
-    def daily_rate_percent(self, obj):
-        return format_percent(obj.daily_rate)
+    @admin.display(description=_("drawn"), ordering="drawdown_date")
+    def drawn(self, obj):
+        return obj.drawdown_date
+
+    @admin.display(description=_("outstanding"), ordering="outstanding_principal")
+    def balance(self, obj):
+        # The daily rate is on the loan's page: the list keeps to what a queue needs.
+        return obj.outstanding_principal
 
     # Short columns, so the list fits 1400 px with status, DPD and bucket in view.
     @admin.display(description=_("term"), ordering="term")
