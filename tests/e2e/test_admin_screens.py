@@ -64,6 +64,9 @@ def test_the_back_office_screens_read_well(admin_page, live_server, demo):
     page.goto(f"{live_server.url}/admin/")
     text = shot(page, "dashboard")
     assert "PAR30" in text or "PAR 30" in text
+    # The whole home, charts included (they are below the first screen).
+    assert page.locator("svg").count() >= 3
+    page.screenshot(path=str(SHOTS / "dashboard_full.png"), full_page=True)
     page.goto(f"{live_server.url}/admin/loans/loan/")
     shot(page, "loans_list")
 
