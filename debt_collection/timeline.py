@@ -63,14 +63,7 @@ def _case_link(case_id) -> str:
 
 
 def _events(borrower, cases, every):
-    rows, more = newest(
-        CaseEvent.objects.filter(case__in=cases)
-        .select_related("actor", "collector")
-        .order_by("-at", "-id"),
-        kind="case",
-        link=admin_link("collections_collectioncase_changelist"),
-    )
-    for event in rows:
+    def each(event):
         title = str(event.get_kind_display())
         if event.kind == CaseEvent.Kind.ASSIGNED and event.collector_id:
             title = f"{title}: {event.collector.staff_number}"
@@ -84,8 +77,15 @@ def _events(borrower, cases, every):
             link=_case_link(event.case_id),
             by=name_of(event.actor),
         )
-    if more:
-        yield more
+
+    return newest(
+        CaseEvent.objects.filter(case__in=cases)
+        .select_related("actor", "collector")
+        .order_by("-at", "-id"),
+        kind="case",
+        link=admin_link("collections_collectioncase_changelist"),
+        each=each,
+    )
 
 
 def _contacts(borrower, cases, every):
@@ -94,12 +94,8 @@ def _contacts(borrower, cases, every):
     attempts = ContactAttempt.objects.filter(case__in=cases)
     if every:
         attempts = attempts | ContactAttempt.objects.filter(borrower=borrower, case__isnull=True)
-    rows, more = newest(
-        attempts.select_related("staff", "outcome__recorded_by").order_by("-at", "-id"),
-        kind="contact",
-        link=admin_link("collections_contactattempt_changelist"),
-    )
-    for attempt in rows:
+
+    def each(attempt):
         channel = attempt.get_channel_display()
         if attempt.allowed:
             title, detail = str(channel), attempt.template_code
@@ -124,19 +120,17 @@ def _contacts(borrower, cases, every):
                 link=_case_link(attempt.case_id),
                 by=name_of(outcome.recorded_by),
             )
-    if more:
-        yield more
+
+    return newest(
+        attempts.select_related("staff", "outcome__recorded_by").order_by("-at", "-id"),
+        kind="contact",
+        link=admin_link("collections_contactattempt_changelist"),
+        each=each,
+    )
 
 
 def _promises(borrower, cases, every):
-    rows, more = newest(
-        PromiseToPay.objects.filter(case__in=cases)
-        .select_related("made_by")
-        .order_by("-made_on", "-id"),
-        kind="promise",
-        link=admin_link("collections_promisetopay_changelist"),
-    )
-    for promise in rows:
+    def each(promise):
         yield Entry(
             at=end_of(promise.made_on),
             kind="promise",
@@ -146,19 +140,19 @@ def _promises(borrower, cases, every):
             amount=promise.amount,
             by=name_of(promise.made_by),
         )
-    if more:
-        yield more
+
+    return newest(
+        PromiseToPay.objects.filter(case__in=cases)
+        .select_related("made_by")
+        .order_by("-made_on", "-id"),
+        kind="promise",
+        link=admin_link("collections_promisetopay_changelist"),
+        each=each,
+    )
 
 
 def _visits(borrower, cases, every):
-    rows, more = newest(
-        HomeVisit.objects.filter(case__in=cases)
-        .select_related("visitor", "requested_by")
-        .order_by("-requested_at", "-id"),
-        kind="visit",
-        link=admin_link("collections_homevisit_changelist"),
-    )
-    for visit in rows:
+    def each(visit):
         yield Entry(
             at=visit.requested_at,
             kind="visit",
@@ -168,19 +162,19 @@ def _visits(borrower, cases, every):
             link=_case_link(visit.case_id),
             by=name_of(visit.requested_by),
         )
-    if more:
-        yield more
+
+    return newest(
+        HomeVisit.objects.filter(case__in=cases)
+        .select_related("visitor", "requested_by")
+        .order_by("-requested_at", "-id"),
+        kind="visit",
+        link=admin_link("collections_homevisit_changelist"),
+        each=each,
+    )
 
 
 def _complaints(borrower, cases, every):
-    rows, more = newest(
-        Complaint.objects.filter(borrower=borrower)
-        .select_related("registered_by")
-        .order_by("-received_at", "-id"),
-        kind="complaint",
-        link=admin_link("collections_complaint_changelist"),
-    )
-    for complaint in rows:
+    def each(complaint):
         yield Entry(
             at=complaint.received_at,
             kind="complaint",
@@ -190,20 +184,23 @@ def _complaints(borrower, cases, every):
             link=admin_link("collections_complaint_change", complaint.pk),
             by=name_of(complaint.registered_by),
         )
-    if more:
-        yield more
+
+    return newest(
+        Complaint.objects.filter(borrower=borrower)
+        .select_related("registered_by")
+        .order_by("-received_at", "-id"),
+        kind="complaint",
+        link=admin_link("collections_complaint_changelist"),
+        each=each,
+    )
 
 
 def _plans(borrower, cases, every):
     plans = HardshipPlan.objects.filter(loan__borrower=borrower)
     if not every:
         plans = plans.filter(case__in=cases)
-    rows, more = newest(
-        plans.select_related("proposed_by").order_by("-proposed_at", "-id"),
-        kind="hardship",
-        link=admin_link("collections_hardshipplan_changelist"),
-    )
-    for plan in rows:
+
+    def each(plan):
         yield Entry(
             at=plan.proposed_at,
             kind="hardship",
@@ -212,8 +209,13 @@ def _plans(borrower, cases, every):
             link=admin_link("collections_hardshipplan_change", plan.pk),
             by=_("the borrower") if plan.proposed_by_borrower else name_of(plan.proposed_by),
         )
-    if more:
-        yield more
+
+    return newest(
+        plans.select_related("proposed_by").order_by("-proposed_at", "-id"),
+        kind="hardship",
+        link=admin_link("collections_hardshipplan_changelist"),
+        each=each,
+    )
 
 
 SOURCES = {

@@ -74,20 +74,24 @@ def admin_link(name: str, *args, query: str = "") -> str:
     return f"{url}?{query}" if query else url
 
 
-def newest(queryset, *, kind: str, link: str, limit: int | None = None):
-    """(rows, more): the newest `limit` (LIMIT) rows of an ordered queryset, and the "more"
-    entry (or None) that says older ones exist and links to them. One query."""
+def newest(queryset, *, kind: str, link: str, each, limit: int | None = None) -> list[Entry]:
+    """The entries of the newest `limit` (LIMIT) rows of an ordered queryset, `each(row)`
+    giving a row's entries, then the "more" entry that says older rows exist and links to
+    them, if they do. One query."""
     limit = LIMIT if limit is None else limit
     rows = list(queryset[: limit + 1])
-    if len(rows) <= limit:
-        return rows, None
-    return rows[:limit], Entry(
-        at=timezone.make_aware(datetime.min.replace(year=1970)),
-        kind=kind,
-        title=_("Only the newest %(limit)d are shown here.") % {"limit": limit},
-        link=link,
-        more=True,
-    )
+    found = [entry for row in rows[:limit] for entry in each(row)]
+    if len(rows) > limit:
+        found.append(
+            Entry(
+                at=timezone.make_aware(datetime.min.replace(year=1970)),
+                kind=kind,
+                title=_("Only the newest %(limit)d are shown here.") % {"limit": limit},
+                link=link,
+                more=True,
+            )
+        )
+    return found
 
 
 KINDS = {
@@ -126,12 +130,8 @@ def entries(borrower: Borrower, *, user, kinds) -> list[Entry]:
 
 def _assessments(borrower):
     query = f"borrower__id__exact={borrower.pk}"
-    rows, more = newest(
-        CreditAssessment.objects.filter(borrower=borrower).order_by("-created_at", "-id"),
-        kind="assessment",
-        link=admin_link("loans_creditassessment_changelist", query=query),
-    )
-    for a in rows:
+
+    def each(a):
         yield Entry(
             at=a.created_at,
             kind="assessment",
@@ -142,19 +142,17 @@ def _assessments(borrower):
             link=admin_link("loans_creditassessment_change", a.pk),
             amount=a.credit_limit,
         )
-    if more:
-        yield more
+
+    return newest(
+        CreditAssessment.objects.filter(borrower=borrower).order_by("-created_at", "-id"),
+        kind="assessment",
+        link=admin_link("loans_creditassessment_changelist", query=query),
+        each=each,
+    )
 
 
 def _credit_line_events(borrower):
-    rows, more = newest(
-        CreditLineEvent.objects.filter(credit_line__borrower=borrower)
-        .select_related("actor")
-        .order_by("-at", "-id"),
-        kind="credit_line",
-        link=admin_link("loans_creditlineevent_changelist"),
-    )
-    for e in rows:
+    def each(e):
         limits = ""
         if e.new_limit is not None:
             limits = _("limit %(old)s → %(new)s") % {"old": e.old_limit or "—", "new": e.new_limit}
@@ -165,21 +163,19 @@ def _credit_line_events(borrower):
             detail=" · ".join(p for p in (e.reason, limits) if p),
             by=name_of(e.actor),
         )
-    if more:
-        yield more
+
+    return newest(
+        CreditLineEvent.objects.filter(credit_line__borrower=borrower)
+        .select_related("actor")
+        .order_by("-at", "-id"),
+        kind="credit_line",
+        link=admin_link("loans_creditlineevent_changelist"),
+        each=each,
+    )
 
 
 def _applications(borrower):
-    rows, more = newest(
-        LoanApplication.objects.filter(borrower=borrower)
-        .select_related("decided_by")
-        .order_by("-created_at", "-id"),
-        kind="application",
-        link=admin_link(
-            "loans_loanapplication_changelist", query=f"borrower__id__exact={borrower.pk}"
-        ),
-    )
-    for a in rows:
+    def each(a):
         link = admin_link("loans_loanapplication_change", a.pk)
         yield Entry(
             at=a.created_at,
@@ -198,17 +194,21 @@ def _applications(borrower):
                 link=link,
                 by=name_of(a.decided_by),
             )
-    if more:
-        yield more
+
+    return newest(
+        LoanApplication.objects.filter(borrower=borrower)
+        .select_related("decided_by")
+        .order_by("-created_at", "-id"),
+        kind="application",
+        link=admin_link(
+            "loans_loanapplication_changelist", query=f"borrower__id__exact={borrower.pk}"
+        ),
+        each=each,
+    )
 
 
 def _loans(borrower):
-    rows, more = newest(
-        Loan.objects.filter(borrower=borrower).order_by("-created_at", "-id"),
-        kind="loan",
-        link=admin_link("loans_loan_changelist", query=f"borrower__id__exact={borrower.pk}"),
-    )
-    for loan in rows:
+    def each(loan):
         link = admin_link("loans_loan_change", loan.pk)
         yield Entry(
             at=loan.created_at,
@@ -232,19 +232,17 @@ def _loans(borrower):
                 title=_("Loan L%(id)s written off") % {"id": loan.pk},
                 link=link,
             )
-    if more:
-        yield more
+
+    return newest(
+        Loan.objects.filter(borrower=borrower).order_by("-created_at", "-id"),
+        kind="loan",
+        link=admin_link("loans_loan_changelist", query=f"borrower__id__exact={borrower.pk}"),
+        each=each,
+    )
 
 
 def _repayments(borrower):
-    rows, more = newest(
-        Repayment.objects.filter(loan__borrower=borrower)
-        .select_related("loan", "posted_by", "reversed_by")
-        .order_by("-posted_at", "-id"),
-        kind="repayment",
-        link=admin_link("loans_repayment_changelist"),
-    )
-    for r in rows:
+    def each(r):
         link = admin_link("loans_repayment_change", r.pk)
         yield Entry(
             at=r.posted_at,
@@ -266,17 +264,19 @@ def _repayments(borrower):
                 amount=-r.amount,
                 by=name_of(r.reversed_by),
             )
-    if more:
-        yield more
+
+    return newest(
+        Repayment.objects.filter(loan__borrower=borrower)
+        .select_related("loan", "posted_by", "reversed_by")
+        .order_by("-posted_at", "-id"),
+        kind="repayment",
+        link=admin_link("loans_repayment_changelist"),
+        each=each,
+    )
 
 
 def _bank_cards(borrower):
-    rows, more = newest(
-        BankCard.objects.filter(borrower=borrower).order_by("-bound_at", "-id"),
-        kind="bank_card",
-        link=admin_link("loans_bankcard_changelist", query=f"borrower__id__exact={borrower.pk}"),
-    )
-    for card in rows:
+    def each(card):
         yield Entry(
             at=card.bound_at,
             kind="bank_card",
@@ -289,19 +289,17 @@ def _bank_cards(borrower):
                 kind="bank_card",
                 title=_("Card removed: %(card)s") % {"card": card.masked},
             )
-    if more:
-        yield more
+
+    return newest(
+        BankCard.objects.filter(borrower=borrower).order_by("-bound_at", "-id"),
+        kind="bank_card",
+        link=admin_link("loans_bankcard_changelist", query=f"borrower__id__exact={borrower.pk}"),
+        each=each,
+    )
 
 
 def _reveals(borrower):
-    rows, more = newest(
-        PiiAccessLog.objects.filter(borrower=borrower)
-        .select_related("user")
-        .order_by("-at", "-id"),
-        kind="pii",
-        link=admin_link("loans_piiaccesslog_changelist"),
-    )
-    for log in rows:
+    def each(log):
         yield Entry(
             at=log.at,
             kind="pii",
@@ -309,8 +307,15 @@ def _reveals(borrower):
             detail=log.reason,
             by=name_of(log.user),
         )
-    if more:
-        yield more
+
+    return newest(
+        PiiAccessLog.objects.filter(borrower=borrower)
+        .select_related("user")
+        .order_by("-at", "-id"),
+        kind="pii",
+        link=admin_link("loans_piiaccesslog_changelist"),
+        each=each,
+    )
 
 
 def _audit(borrower):
@@ -321,7 +326,17 @@ def _audit(borrower):
         .annotate(text_id=Cast("id", CharField()))
         .values("text_id")
     )
-    rows, more = newest(
+
+    def each(event):
+        yield Entry(
+            at=event.at,
+            kind="audit",
+            title=f"{ACTIONS.get(event.action, event.action)}: {event.object_repr}",
+            detail=event.summary,
+            by=name_of(event.actor),
+        )
+
+    return newest(
         (
             AuditEvent.objects.filter(content_type=types[Borrower], object_id=str(borrower.pk))
             | AuditEvent.objects.filter(content_type=types[Loan], object_id__in=loan_ids)
@@ -330,17 +345,8 @@ def _audit(borrower):
         .order_by("-at", "-id"),
         kind="audit",
         link=admin_link("loans_auditevent_changelist"),
+        each=each,
     )
-    for event in rows:
-        yield Entry(
-            at=event.at,
-            kind="audit",
-            title=f"{ACTIONS.get(event.action, event.action)}: {event.object_repr}",
-            detail=event.summary,
-            by=name_of(event.actor),
-        )
-    if more:
-        yield more
 
 
 SOURCES = {

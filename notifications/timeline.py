@@ -19,15 +19,9 @@ def kinds(*, user) -> dict[str, str]:
 def entries(borrower, *, user, kinds) -> list[Entry]:
     if "sms" not in kinds or not user.has_perm(VIEW_SMS):
         return []
-    rows, more = newest(
-        SmsMessage.objects.filter(borrower=borrower).order_by("-created_at", "-id"),
-        kind="sms",
-        link=admin_link(
-            "notifications_smsmessage_changelist", query=f"borrower__id__exact={borrower.pk}"
-        ),
-    )
-    found = [
-        Entry(
+
+    def each(sms):
+        yield Entry(
             at=sms.created_at,
             kind="sms",
             title=_("SMS %(template)s (%(status)s)")
@@ -35,6 +29,12 @@ def entries(borrower, *, user, kinds) -> list[Entry]:
             detail=sms.text,
             link=admin_link("notifications_smsmessage_change", sms.pk),
         )
-        for sms in rows
-    ]
-    return found + ([more] if more else [])
+
+    return newest(
+        SmsMessage.objects.filter(borrower=borrower).order_by("-created_at", "-id"),
+        kind="sms",
+        link=admin_link(
+            "notifications_smsmessage_changelist", query=f"borrower__id__exact={borrower.pk}"
+        ),
+        each=each,
+    )
