@@ -134,7 +134,8 @@ USE_TZ = True
 
 # --- Static files -------------------------------------------------------------------------
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+# `manage.py collectstatic` writes here; whitenoise serves it, hashed names cached for a year.
+STATIC_ROOT = env.path("STATIC_ROOT", default=BASE_DIR / "staticfiles")
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
@@ -149,6 +150,8 @@ STORAGES = {
 if not DEBUG:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=True)
+    # The load balancer probes over plain HTTP behind the TLS proxy (config/health.py).
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
     SESSION_COOKIE_SECURE = True
     CSRF_COOKIE_SECURE = True
     SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=31536000)
@@ -236,6 +239,16 @@ SMS_SEND_WINDOW = (
 )
 SMS_COLLECTION_DAILY_CAP = env.int("SMS_COLLECTION_DAILY_CAP", default=3)
 SMS_BATCH_SIZE = env.int("SMS_BATCH_SIZE", default=500)
+# Provider requests in flight per batch (threads), and the provider's quota in numbers a second
+# (0: none). The limit holds per worker process: split the account's quota between processes.
+SMS_CONCURRENCY = env.int("SMS_CONCURRENCY", default=16)
+SMS_RATE_LIMIT_PER_SECOND = env.float("SMS_RATE_LIMIT_PER_SECOND", default=0)
+# Seconds a batch handed to a task stays its own: a task lost with its worker gives its messages
+# back after this (longer than the longest wait in the queue, or batches are handed out twice).
+SMS_DISPATCH_EXPIRY = env.int("SMS_DISPATCH_EXPIRY", default=3600)
+# Seconds after which a message still "sending" belongs to a dead process (longer than a task's
+# timeout, Q_CLUSTER["timeout"]): one the provider's receipts never mention by then is sent again.
+SMS_IN_DOUBT_AFTER = env.int("SMS_IN_DOUBT_AFTER", default=1800)
 SMS_FILE_PATH = env.str("SMS_FILE_PATH", default=str(BASE_DIR / "var" / "sms.log"))
 SERVICE_PHONE = env.str("SERVICE_PHONE", default="95384")
 LENDER_NAME = env.str("LENDER_NAME", default="深圳前海微众银行股份有限公司")
@@ -265,6 +278,8 @@ COLLECTION_WEEKLY_CONTACTS = env.int("COLLECTION_WEEKLY_CONTACTS", default=7)
 
 # --- Task queue (django-q2) -------------------------------------------------------------------
 # The ORM broker is named explicitly: without it django-q2 silently expects Redis.
+# Every cluster of one installation keeps the same name: it is the queue they share, and only
+# clusters of the default name run the schedules (README "Several machines").
 REDIS_URL = env.str("REDIS_URL", default="")
 Q_CLUSTER = {
     "name": "microloan",
@@ -276,7 +291,11 @@ Q_CLUSTER = {
     "queue_limit": 50,
     "bulk": 10,
     "label": "Django Q2",
+    # Successful results kept (oldest pruned as new ones arrive); failures are always kept,
+    # until loans.housekeeping deletes those older than TASK_FAILURE_RETENTION_DAYS.
+    "save_limit": env.int("Q_SAVE_LIMIT", default=250),
 }
+TASK_FAILURE_RETENTION_DAYS = env.int("TASK_FAILURE_RETENTION_DAYS", default=30)
 if REDIS_URL:
     Q_CLUSTER["redis"] = REDIS_URL
 else:
@@ -285,9 +304,15 @@ else:
 # --- Cache ----------------------------------------------------------------------------------
 # Rate limits (e.g. the public /verify/ page) count here. Redis shares the counts between
 # processes and servers; the in-memory default counts per process, fine for one-process runs.
-if REDIS_URL:
+# Give the cache its own Redis database: clearing a Redis cache empties its whole database,
+# task queue included.
+REDIS_CACHE_URL = env.str("REDIS_CACHE_URL", default=REDIS_URL)
+if REDIS_CACHE_URL:
     CACHES = {
-        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_CACHE_URL,
+        }
     }
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
