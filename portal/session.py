@@ -18,9 +18,19 @@ PROOF_SESSION_KEY = "portal_mobile_proof"
 SIGN_IN_LANGUAGE_ATTR = "portal_sign_in_language"
 
 
+# Read on every signed-in page: written once, not compiled by the ORM on every request (the
+# borrower is a wide row; see loans.selectors.borrower_loans).
+_BORROWER = "SELECT * FROM {table} WHERE id = %s"
+
+
 def session_borrower(request) -> Borrower | None:
     borrower_id = request.session.get(BORROWER_SESSION_KEY)
-    return Borrower.objects.filter(pk=borrower_id).first() if borrower_id else None
+    try:
+        pk = int(borrower_id)
+    except (TypeError, ValueError):
+        return None
+    found = Borrower.objects.raw(_BORROWER.format(table=Borrower._meta.db_table), [pk])
+    return next(iter(found), None)
 
 
 def log_in(request, borrower: Borrower) -> None:

@@ -2,7 +2,7 @@
 from the session (`borrower_required`) and nothing else."""
 
 from .account import set_language
-from .borrowing import borrow, cancel_draw, contract_detail, contract_download, loan_detail
+from .borrowing import borrow, cancel_draw, contract_detail, contract_download
 from .calculator import calculator, quote
 from .cards import (
     bank_cards,
@@ -13,7 +13,7 @@ from .cards import (
     remove_card,
 )
 from .help import complaint_detail, complaint_new, hardship_detail, hardship_new, help_index
-from .loans import loan_list
+from .loans import loan_detail, loan_list
 from .login import login, logout
 from .onboarding import apply, home, my_credit, request_review
 from .records import collection_record, consents, sms_messages, written_only

@@ -1,5 +1,5 @@
 """Borrowing from the line: the draw and its repayment plan, the contract to read, sign and
-download, cancelling a draw not yet paid out, and the loan's bills."""
+download, and cancelling a draw not yet paid out."""
 
 from decimal import Decimal, InvalidOperation
 
@@ -13,7 +13,6 @@ from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_POST
 
-from loans import selectors
 from loans.models import Contract, CreditLine, Loan, LoanApplication, LoanProduct, LoanTransaction
 from loans.reasons import reason_message
 from loans.services import cards, lending
@@ -166,31 +165,3 @@ def cancel_draw(request, pk: int):
             % {"amount": application.amount},
         )
     return redirect("portal:my_credit")
-
-
-# The ledger rows shown on a loan's page, newest first: an overdue loan gets a penalty row per
-# instalment every day, so the page shows the latest ones and says how many there are.
-TRANSACTIONS_SHOWN = 60
-
-
-@borrower_required
-def loan_detail(request, pk: int):
-    loan = get_object_or_404(
-        Loan.objects.select_related("contract"), pk=pk, borrower=request.borrower
-    )
-    today = timezone.localdate()
-    instalments = list(loan.instalments.order_by("number"))
-    summary = selectors.summarise_loan(loan=loan, instalments=instalments, on=today)
-    rows = selectors.instalment_rows(loan=loan, instalments=instalments, on=today)
-    transactions = loan.transactions.order_by("-value_date", "-id")
-    context = {
-        "loan": loan,
-        "summary": summary,
-        "figures": summary.figures,
-        "rows": rows,
-        "paid_total": sum((r.total_paid for r in rows), Decimal("0.00")),
-        "transactions": transactions[:TRANSACTIONS_SHOWN],
-        "transaction_count": transactions.count(),
-        "transactions_shown": TRANSACTIONS_SHOWN,
-    }
-    return render(request, "portal/loan.html", context)

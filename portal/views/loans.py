@@ -1,6 +1,9 @@
 """The borrower's loans: every loan, active first, with its status, what it still owes and
-when the next instalment is due."""
+when the next instalment is due; and one loan's page: its figures, bills and ledger."""
 
+from decimal import Decimal
+
+from django.http import Http404
 from django.shortcuts import render
 from django.utils import timezone
 
@@ -8,8 +11,35 @@ from loans import selectors
 
 from ..decorators import borrower_required
 
+# The ledger rows shown on a loan's page, newest first: an overdue loan gets a penalty row per
+# instalment every day, so the page shows the latest ones and says how many there are.
+TRANSACTIONS_SHOWN = 60
+
 
 @borrower_required
 def loan_list(request):
     summaries = selectors.borrower_loans(borrower=request.borrower, on=timezone.localdate())
     return render(request, "portal/loans.html", {"summaries": summaries})
+
+
+@borrower_required
+def loan_detail(request, pk: int):
+    loan = selectors.borrower_loan(borrower=request.borrower, pk=pk)
+    if loan is None:
+        raise Http404
+    today = timezone.localdate()
+    instalments = selectors.loan_schedule(loan=loan)
+    summary = selectors.summarise_loan(loan=loan, instalments=instalments, on=today)
+    rows = selectors.instalment_rows(loan=loan, instalments=instalments, on=today)
+    transactions, count = selectors.latest_transactions(loan=loan, shown=TRANSACTIONS_SHOWN)
+    context = {
+        "loan": loan,
+        "summary": summary,
+        "figures": summary.figures,
+        "rows": rows,
+        "paid_total": sum((r.total_paid for r in rows), Decimal("0.00")),
+        "transactions": transactions,
+        "transaction_count": count,
+        "transactions_shown": TRANSACTIONS_SHOWN,
+    }
+    return render(request, "portal/loan.html", context)

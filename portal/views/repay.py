@@ -5,6 +5,7 @@ import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -29,9 +30,11 @@ def repay(request):
 
 @borrower_required
 def repay_loan(request, pk: int):
-    loan = get_object_or_404(Loan, pk=pk, borrower=request.borrower)
+    loan = selectors.borrower_loan(borrower=request.borrower, pk=pk)
+    if loan is None:
+        raise Http404
     today = timezone.localdate()
-    instalments = list(loan.instalments.order_by("number"))
+    instalments = selectors.loan_schedule(loan=loan)
     summary = selectors.summarise_loan(loan=loan, instalments=instalments, on=today)
     card = cards.default_card(borrower=request.borrower)
     bind_url = with_next(reverse("portal:bind_card"), request.path)
