@@ -240,7 +240,8 @@ SMS_SEND_WINDOW = (
 SMS_COLLECTION_DAILY_CAP = env.int("SMS_COLLECTION_DAILY_CAP", default=3)
 SMS_BATCH_SIZE = env.int("SMS_BATCH_SIZE", default=500)
 # Provider requests in flight per batch (threads), and the provider's quota in numbers a second
-# (0: none). The limit holds per worker process: split the account's quota between processes.
+# (0: none). Shared through Redis by every worker when REDIS_URL is set; without Redis it holds
+# per worker process: then split the account's quota between the processes.
 SMS_CONCURRENCY = env.int("SMS_CONCURRENCY", default=16)
 SMS_RATE_LIMIT_PER_SECOND = env.float("SMS_RATE_LIMIT_PER_SECOND", default=0)
 # Seconds a batch handed to a task stays its own: a task lost with its worker gives its messages

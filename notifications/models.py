@@ -65,6 +65,9 @@ class SmsMessage(models.Model):
     secret_masked = models.BooleanField(
         _("code masked"), default=False, db_default=False, editable=False
     )
+    # When a dispatcher handed the queued row to a task, or a sender claimed it (sending):
+    # a claim older than its expiry belongs to a process that died (services.py).
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True, editable=False)
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     delivered_at = models.DateTimeField(_("delivered at"), null=True, blank=True)
 
@@ -82,6 +85,12 @@ class SmsMessage(models.Model):
                 fields=["send_after"],
                 name="sms_waiting_to_send",
                 condition=models.Q(status=SmsStatus.QUEUED),
+            ),
+            # Rows a dead process left in sending, found by the age of their claim.
+            models.Index(
+                fields=["claimed_at"],
+                name="sms_in_doubt",
+                condition=models.Q(status=SmsStatus.SENDING),
             ),
             models.Index(fields=["phone_index", "verification_code"], name="sms_verification"),
             models.Index(fields=["borrower", "purpose", "created_at"], name="sms_borrower_purpose"),

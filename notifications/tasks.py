@@ -28,13 +28,17 @@ def send_reminders(intended=None) -> str:
 
 
 def dispatch(limit: int = 200_000) -> int:
-    """Hand the messages whose time has come to the workers, a batch per task."""
-    services.fail_unsent_secrets(timezone.now())
-    ids = list(
-        services.sendable(timezone.now())
-        .order_by("send_after", "id")
-        .values_list("id", flat=True)[:limit]
-    )
+    """Hand the messages whose time has come to the workers, a batch per task, each message
+    to one task only (services.hand_out). First settle what dead workers left "sending": the
+    provider's receipts say which it accepted, the rest are queued again."""
+    now = timezone.now()
+    services.fail_unsent_secrets(now)
+    if services.in_doubt(now).exists():
+        pull_delivery_receipts()
+        requeued = services.requeue_in_doubt(now)
+        if requeued:
+            logger.warning("%d SMS in doubt and never reported by the provider: requeued", requeued)
+    ids = services.hand_out(now=now, limit=limit)
     size = settings.SMS_BATCH_SIZE
     for i in range(0, len(ids), size):
         async_task("notifications.tasks.send_batch", ids[i : i + size], group="sms")

@@ -11,13 +11,26 @@ SendSms sends one template with one parameter list to up to 200 numbers. Our tex
 template id *and* the same text share a request; everything else goes out one request per text.
 Never put one borrower's text in another borrower's request.
 
+Requests go out `SMS_CONCURRENCY` at a time (a thread pool around the blocking SDK, one SDK
+client per thread: the client is not thread-safe), never faster than
+`SMS_RATE_LIMIT_PER_SECOND` numbers a second across those threads (0: no limit): across every
+worker process and machine when REDIS_URL is set, else per process (rate.py).
+
+Every request carries `SessionContext` "outbox:<id of its first message>", which Tencent echoes
+in its delivery receipts: a message left in doubt by a timeout or a dead worker is recognised
+in the receipts by that context and its number (receipts.py). A timeout or a dropped
+connection after the request went out is reported `in_doubt`, never as a plain failure: the
+provider may have accepted it, and sending it again could deliver it twice.
+
 Like every backend, this one never touches the database: `send` returns one `SendResult` per
 message and `pull_delivery_receipts` returns `Receipt`s; the services record them.
 """
 
 import logging
 import re
+import threading
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -32,12 +45,19 @@ from tencentcloud.sms.v20210111 import models, sms_client
 
 from loans.kyc import KycError, normalize_mobile
 
-from . import BaseSmsBackend, SendResult
+from . import SESSION_PREFIX, BaseSmsBackend, SendResult
+from .rate import limiter
 
 logger = logging.getLogger(__name__)
 
 MAX_NUMBERS_PER_REQUEST = 200  # SendSms limit
 MAX_RECEIPTS_PER_PULL = 100  # PullSmsSendStatus limit
+# A network error whose text says the connection was never made: nothing reached Tencent.
+_NOT_CONNECTED = re.compile(
+    r"NewConnectionError|Failed to establish a new connection|Connection refused|"
+    r"ConnectTimeout|NameResolutionError|Name or service not known|"
+    r"Temporary failure in name resolution"
+)
 _SIGNATURE = re.compile(r"^\s*【[^】]*】")
 
 
@@ -51,6 +71,7 @@ class Receipt:
     at: datetime  # when the handset received it (or the report time), tz-aware
     code: str  # ReportStatus: SUCCESS / FAIL
     description: str  # the carrier's status, e.g. DELIVRD / UNDELIV
+    session_context: str = ""  # what the request carried: "outbox:<id of its first message>"
 
 
 def e164(phone: str) -> str:
@@ -67,14 +88,28 @@ def _sdk_error(exc: TencentCloudSDKException) -> str:
     return f"{exc.get_code()}: {exc.get_message()}"
 
 
+def session_context(message_id: int) -> str:
+    return f"{SESSION_PREFIX}{message_id}"
+
+
+def _in_doubt(exc: TencentCloudSDKException) -> bool:
+    """A network error after the request left (read timeout, connection reset): Tencent may
+    have accepted it. An error answer, an HTTP error status or a refused connection: it did
+    not send."""
+    return exc.get_code() == "ClientNetworkError" and not _NOT_CONNECTED.search(
+        str(exc.get_message())
+    )
+
+
 class SmsBackend(BaseSmsBackend):
     def __init__(self):
-        self._client = None
+        self._local = threading.local()
 
     # --- configuration -------------------------------------------------------------------
     @property
     def client(self) -> sms_client.SmsClient:
-        if self._client is None:
+        """This thread's SDK client."""
+        if getattr(self._local, "client", None) is None:
             missing = [
                 name
                 for name in (
@@ -91,12 +126,12 @@ class SmsBackend(BaseSmsBackend):
                 endpoint=settings.TENCENT_SMS_ENDPOINT,
                 reqTimeout=settings.TENCENT_SMS_TIMEOUT,
             )
-            self._client = sms_client.SmsClient(
+            self._local.client = sms_client.SmsClient(
                 Credential(settings.TENCENT_SMS_SECRET_ID, settings.TENCENT_SMS_SECRET_KEY),
                 settings.TENCENT_SMS_REGION,
                 ClientProfile(httpProfile=http),
             )
-        return self._client
+        return self._local.client
 
     @staticmethod
     def template_id(template: str) -> str:
@@ -109,6 +144,7 @@ class SmsBackend(BaseSmsBackend):
         results: list[SendResult | None] = [None] * len(messages)
         # (template id, text) -> [(index, E.164 number)]: one parameter list per request.
         groups: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+        ids = [message.pk for message in messages]
         for i, message in enumerate(messages):
             template_id = self.template_id(message.template)
             if not template_id:
@@ -123,29 +159,44 @@ class SmsBackend(BaseSmsBackend):
                 continue
             groups[template_id, template_text(message.text)].append((i, number))
 
-        for (template_id, text), members in groups.items():
-            for batch in _batches(members):
-                for i, result in zip(
-                    (i for i, _ in batch),
-                    self._send_batch(template_id, text, [n for _, n in batch]),
-                    strict=True,
-                ):
+        requests = [
+            (template_id, text, batch)
+            for (template_id, text), members in groups.items()
+            for batch in _batches(members)
+        ]
+
+        def send_one(request):
+            template_id, text, batch = request
+            context = session_context(ids[batch[0][0]])
+            return batch, self._send_batch(template_id, text, [n for _, n in batch], context)
+
+        workers = max(1, min(int(settings.SMS_CONCURRENCY), len(requests)))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sms") as pool:
+            for batch, batch_results in pool.map(send_one, requests):
+                for (i, _number), result in zip(batch, batch_results, strict=True):
                     results[i] = result
         return results
 
-    def _send_batch(self, template_id: str, text: str, numbers: list[str]) -> list[SendResult]:
+    def _send_batch(
+        self, template_id: str, text: str, numbers: list[str], context: str = ""
+    ) -> list[SendResult]:
+        rate = float(settings.SMS_RATE_LIMIT_PER_SECOND)
+        limiter(rate, settings.REDIS_URL if rate > 0 else "").acquire(len(numbers))
         request = models.SendSmsRequest()
         request.SmsSdkAppId = settings.TENCENT_SMS_SDK_APP_ID
         request.SignName = settings.TENCENT_SMS_SIGN_NAME
         request.TemplateId = template_id
         request.TemplateParamSet = [text]
         request.PhoneNumberSet = numbers
+        request.SessionContext = context
         try:
             response = self.client.SendSms(request)
         except TencentCloudSDKException as exc:
-            # Network errors arrive here too (code ClientNetworkError): the caller retries.
+            # Network errors arrive here too (code ClientNetworkError): retried when the
+            # connection was refused, in doubt when the request had left.
             logger.warning("Tencent SendSms failed for %d number(s): %s", len(numbers), exc)
-            return [SendResult(ok=False, error=_sdk_error(exc))] * len(numbers)
+            result = SendResult(ok=False, error=_sdk_error(exc), in_doubt=_in_doubt(exc))
+            return [result] * len(numbers)
         except (ImproperlyConfigured, OSError) as exc:
             logger.error("Tencent SendSms not attempted: %s", exc)
             return [SendResult(ok=False, error=f"{type(exc).__name__}: {exc}")] * len(numbers)
@@ -189,6 +240,7 @@ class SmsBackend(BaseSmsBackend):
                     at=at,
                     code=item.ReportStatus or "",
                     description=item.Description or "",
+                    session_context=item.SessionContext or "",
                 )
             )
         return receipts

@@ -33,5 +33,8 @@ def fake_tencent(settings, monkeypatch):
     settings.TENCENT_SMS_TEMPLATE_ID = "2100001"
     settings.TENCENT_SMS_TEMPLATE_IDS = {}
     settings.TENCENT_SMS_REGION = "ap-guangzhou"
+    # One request at a time, so requests reach the fake in order; concurrency tests raise it.
+    settings.SMS_CONCURRENCY = 1
+    settings.SMS_RATE_LIMIT_PER_SECOND = 0
     yield fake
     fake.stop()

@@ -15,8 +15,14 @@ What it speaks (the API v3 conventions the SDK uses):
   which the SDK raises as `TencentCloudSDKException`.
 
 Tests steer it with `fail_number` (a per-number `Code` in `SendStatusSet`), `fail_requests`
-(a top-level error for every request) and `queue_receipt` (what PullSmsSendStatus hands out,
-each once, like the real queue). `requests` records every request received.
+(a top-level error for every request), `fail_http` (an HTTP error status, nothing sent),
+`latency` (seconds every answer takes, *after* the request was accepted: beyond the client's
+timeout the message is sent but the client never hears so), `stop()`/`start()` (connection
+refused in between, the same port afterwards) and `queue_receipt` (what PullSmsSendStatus hands
+out, each once, like the real queue); with `auto_receipts` every accepted message gets its
+receipt at once, SessionContext echoed as Tencent does. `requests` records every request
+received; `accepted` counts the messages sent per (number, text), `contexts` per
+SessionContext, so a test sees any message sent twice.
 """
 
 import hashlib
@@ -24,9 +30,11 @@ import hmac
 import itertools
 import json
 import re
+import sys
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -61,15 +69,30 @@ class FakeTencentSms:
         self.request_failure: tuple[str, str] | None = None
         self.receipts: list[dict] = []
         self.issued: dict[str, str] = {}  # SerialNo -> the number it was sent to
+        self.http_failure: int | None = None
+        self.latency = 0.0
+        self.auto_receipts = False
+        self.accepted: Counter = Counter()  # (number, text) -> times sent
+        self.contexts: Counter = Counter()  # SessionContext -> numbers sent under it
+        self.in_flight = self.max_in_flight = 0  # requests being answered at once
+        self.keep_requests = True  # off for a benchmark's hundreds of thousands
+        # HTTP/1.1 keep-alive, as Tencent answers: no new connection per request. Off by
+        # default so that `stop()` refuses every client at once (no connection stays open).
+        self.keep_alive = False
+        self.send_requests = 0  # SendSms requests received, kept or not
         self._serials = itertools.count(1)
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
+        self._port = 0
 
     # --- lifecycle -----------------------------------------------------------------------
     def start(self) -> "FakeTencentSms":
-        handler = type("Handler", (_Handler,), {"fake": self})
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+        """Listen (again on the same port after a `stop()`, so clients find it back)."""
+        protocol = "HTTP/1.1" if self.keep_alive else "HTTP/1.0"
+        handler = type("Handler", (_Handler,), {"fake": self, "protocol_version": protocol})
+        self._server = _Server(("127.0.0.1", self._port), handler)
+        self._port = self._server.server_address[1]
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
@@ -86,8 +109,7 @@ class FakeTencentSms:
 
     @property
     def endpoint(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"{host}:{port}"
+        return f"127.0.0.1:{self._port}"
 
     # --- steering ------------------------------------------------------------------------
     def fail_number(self, phone: str, code: str, message: str = "") -> None:
@@ -98,9 +120,19 @@ class FakeTencentSms:
         """Every request fails as a whole with a top-level error, until cleared."""
         self.request_failure = (code, message or f"{code} (fake)")
 
+    def fail_http(self, status: int) -> None:
+        """Every request gets this HTTP status (e.g. 502) and is not processed, until cleared."""
+        self.http_failure = status
+
     def clear_failures(self) -> None:
         self.number_failures.clear()
         self.request_failure = None
+        self.http_failure = None
+
+    def sent_twice(self) -> int:
+        """How many messages (number and text) were accepted more than once."""
+        with self._lock:
+            return sum(1 for n in self.accepted.values() if n > 1)
 
     def queue_receipt(
         self,
@@ -110,6 +142,7 @@ class FakeTencentSms:
         delivered: bool = True,
         at: datetime | None = None,
         description: str | None = None,
+        session_context: str = "",
     ) -> None:
         at = at or datetime.now(UTC)
         with self._lock:
@@ -122,23 +155,40 @@ class FakeTencentSms:
                     "SerialNo": serial_no,
                     "ReportStatus": "SUCCESS" if delivered else "FAIL",
                     "Description": description or ("DELIVRD" if delivered else "UNDELIV"),
-                    "SessionContext": "",
+                    "SessionContext": session_context,
                 }
             )
 
     def sent(self) -> list[dict]:
-        """Bodies of the SendSms requests received, in order."""
-        return [r.body for r in self.requests if r.action == "SendSms"]
+        """Bodies of the SendSms requests received, in order, without the SessionContext our
+        bookkeeping adds (`contexts` counts those)."""
+        return [
+            {k: v for k, v in r.body.items() if k != "SessionContext"}
+            for r in self.requests
+            if r.action == "SendSms"
+        ]
 
     # --- the API -------------------------------------------------------------------------
     def handle(self, headers, raw: bytes) -> dict:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+        try:
+            return self._handle(headers, raw)
+        finally:
+            with self._lock:
+                self.in_flight -= 1
+
+    def _handle(self, headers, raw: bytes) -> dict:
         action = headers.get("X-TC-Action", "")
         try:
             body = json.loads(raw or b"{}")
         except ValueError:
             body = {}
         with self._lock:
-            self.requests.append(RecordedRequest(action, body, dict(headers)))
+            self.send_requests += action == "SendSms"
+            if self.keep_requests:
+                self.requests.append(RecordedRequest(action, body, dict(headers)))
         try:
             self._authenticate(headers, raw)
             if headers.get("X-TC-Version") != API_VERSION:
@@ -154,6 +204,8 @@ class FakeTencentSms:
         except ApiError as exc:
             response = {"Error": {"Code": exc.code, "Message": exc.message}}
         response["RequestId"] = str(uuid.uuid4())
+        if self.latency:
+            time.sleep(self.latency)  # done already: a client that gives up never hears so
         return {"Response": response}
 
     def _authenticate(self, headers, raw: bytes) -> None:
@@ -217,16 +269,21 @@ class FakeTencentSms:
             else:
                 code, message = self.number_failures.get(number, ("Ok", "send success"))
             serial = ""
+            context = body.get("SessionContext") or ""
             if code == "Ok":
                 with self._lock:
                     serial = f"2433:{next(self._serials):020d}"
                     self.issued[serial] = number
+                    self.accepted[number, (body.get("TemplateParamSet") or [""])[0]] += 1
+                    self.contexts[context] += 1
+                if self.auto_receipts:
+                    self.queue_receipt(serial, number, session_context=context)
             statuses.append(
                 {
                     "SerialNo": serial,
                     "PhoneNumber": number,
                     "Fee": 1 if code == "Ok" else 0,
-                    "SessionContext": body.get("SessionContext") or "",
+                    "SessionContext": context,
                     "Code": code,
                     "Message": message,
                     "IsoCode": "CN" if number.startswith("+86") else "DEF",
@@ -244,11 +301,25 @@ class FakeTencentSms:
         return {"PullSmsSendStatusSet": handed}
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256  # the default backlog of 5 drops connections under load
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client that gave up (timeout, killed worker) closed its end: not the fake's fault.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 class _Handler(BaseHTTPRequestHandler):
-    fake: FakeTencentSms  # HTTP/1.0: one request per connection, no idle handler threads
+    fake: FakeTencentSms  # HTTP/1.0 unless `keep_alive`: one request per connection
+    disable_nagle_algorithm = True  # headers and body leave at once, no 40 ms delayed ACK
 
     def do_POST(self):
         raw = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.fake.http_failure:
+            self.send_error(self.fake.http_failure)
+            return
         payload = json.dumps(self.fake.handle(self.headers, raw), ensure_ascii=False).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
