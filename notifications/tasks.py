@@ -11,7 +11,7 @@ from django_q.tasks import async_task
 from loans import scheduling
 from loans.scheduling import CronSchedule
 
-from . import services
+from . import outbox, services
 from .backends import get_backend
 from .receipts import record_delivery_receipts
 from .reminders import queue_reminders
@@ -29,16 +29,16 @@ def send_reminders(intended=None) -> str:
 
 def dispatch(limit: int = 200_000) -> int:
     """Hand the messages whose time has come to the workers, a batch per task, each message
-    to one task only (services.hand_out). First settle what dead workers left "sending": the
+    to one task only (outbox.hand_out). First settle what dead workers left "sending": the
     provider's receipts say which it accepted, the rest are queued again."""
     now = timezone.now()
     services.fail_unsent_secrets(now)
-    if services.in_doubt(now).exists():
+    if outbox.in_doubt(now).exists():
         pull_delivery_receipts()
-        requeued = services.requeue_in_doubt(now)
+        requeued = outbox.requeue_in_doubt(now)
         if requeued:
             logger.warning("%d SMS in doubt and never reported by the provider: requeued", requeued)
-    ids = services.hand_out(now=now, limit=limit)
+    ids = outbox.hand_out(now=now, limit=limit)
     size = settings.SMS_BATCH_SIZE
     for i in range(0, len(ids), size):
         async_task("notifications.tasks.send_batch", ids[i : i + size], group="sms")

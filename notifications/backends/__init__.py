@@ -5,7 +5,7 @@ order. It never touches the database: the caller records the results.
 
 `in_doubt` says the provider may have accepted a message whose answer never came (the request
 timed out or the connection dropped after it was sent): the caller must not simply send it
-again (services.requeue_in_doubt settles such messages).
+again (outbox.requeue_in_doubt settles such messages).
 """
 
 from dataclasses import dataclass

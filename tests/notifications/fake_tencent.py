@@ -160,13 +160,8 @@ class FakeTencentSms:
             )
 
     def sent(self) -> list[dict]:
-        """Bodies of the SendSms requests received, in order, without the SessionContext our
-        bookkeeping adds (`contexts` counts those)."""
-        return [
-            {k: v for k, v in r.body.items() if k != "SessionContext"}
-            for r in self.requests
-            if r.action == "SendSms"
-        ]
+        """Bodies of the SendSms requests received, in order."""
+        return [r.body for r in self.requests if r.action == "SendSms"]
 
     # --- the API -------------------------------------------------------------------------
     def handle(self, headers, raw: bytes) -> dict:
