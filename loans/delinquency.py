@@ -13,6 +13,9 @@ M4_PLUS = "M4+"  # non-performing
 # (highest DPD in the bucket, bucket), in order; beyond the last bound a loan is M4+.
 BUCKET_BOUNDS: tuple[tuple[int, str], ...] = ((0, CURRENT), (30, M1), (60, M2), (90, M3))
 LAST_BUCKET = M4_PLUS
+# Where every loan with any days past due is: a filter on these finds overdue loans by the
+# bucket index (days past due itself is not indexed; end of day changes it daily).
+OVERDUE_BUCKETS: tuple[str, ...] = (*(b for _, b in BUCKET_BOUNDS[1:]), LAST_BUCKET)
 
 # 核销 (write-off): a loan becomes a candidate once its DPD is strictly greater than this.
 WRITE_OFF_DPD = 180

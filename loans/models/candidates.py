@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models.functions import Greatest
 from django.utils.translation import gettext_lazy as _
 
+from .. import delinquency
 from .lending import Loan
 
 # The pre-report notice (征信业管理条例 Art. 15) is texted on a loan's first overdue day; a
@@ -25,6 +26,7 @@ class BureauCandidateManager(models.Manager):
             .get_queryset()
             .filter(
                 status=Loan.Status.ACTIVE,
+                bucket__in=delinquency.OVERDUE_BUCKETS,
                 days_past_due__gt=Greatest(models.F("grace_days"), models.Value(NOTICE_DAYS)),
             )
         )

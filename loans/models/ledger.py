@@ -109,8 +109,13 @@ class LoanTransaction(models.Model):
         # the same loan (a new plan with fewer instalments): a loan's rows add up to nothing.
         RESCHEDULE = "reschedule", _("Schedule revision")
 
+    # Indexed by (loan, kind).
     loan = models.ForeignKey(
-        Loan, on_delete=models.PROTECT, related_name="transactions", verbose_name=_("loan")
+        Loan,
+        on_delete=models.PROTECT,
+        related_name="transactions",
+        verbose_name=_("loan"),
+        db_index=False,
     )
     instalment = models.ForeignKey(
         Instalment,

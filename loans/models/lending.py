@@ -246,8 +246,11 @@ class Loan(models.Model):
     prepayment_interest_base = models.DecimalField(
         _("interest paid at last prepayment"), default=ZERO, **MONEY
     )
+    # Status and bucket are indexed by the list's (status|bucket, -id) indexes, DPD not at all:
+    # end of day changes it daily on every overdue loan, and an index on it would make each of
+    # those updates write to every index of the table (no heap-only update).
     status = models.CharField(
-        _("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE, db_index=True
+        _("status"), max_length=12, choices=Status.choices, default=Status.ACTIVE
     )
     settled_on = models.DateField(_("settled on"), null=True, blank=True)
     written_off_on = models.DateField(_("written off on"), null=True, blank=True)
@@ -256,9 +259,9 @@ class Loan(models.Model):
     accrual_stopped_on = models.DateField(
         _("interest and penalty stopped on"), null=True, blank=True
     )
-    days_past_due = models.PositiveIntegerField(_("days past due"), default=0, db_index=True)
+    days_past_due = models.PositiveIntegerField(_("days past due"), default=0)
     bucket = models.CharField(
-        _("bucket"), max_length=8, choices=Bucket.choices, default=Bucket.CURRENT, db_index=True
+        _("bucket"), max_length=8, choices=Bucket.choices, default=Bucket.CURRENT
     )
     write_off_candidate = models.BooleanField(_("write-off candidate"), default=False)
     created_at = models.DateTimeField(_("created"), auto_now_add=True)
@@ -340,8 +343,13 @@ class Instalment(models.Model):
     Status = InstalmentStatus
     OPEN_STATUSES = OPEN_INSTALMENT_STATUSES
 
+    # Indexed by (loan, number), unique.
     loan = models.ForeignKey(
-        Loan, on_delete=models.CASCADE, related_name="instalments", verbose_name=_("loan")
+        Loan,
+        on_delete=models.CASCADE,
+        related_name="instalments",
+        verbose_name=_("loan"),
+        db_index=False,
     )
     number = models.PositiveSmallIntegerField(_("number"))
     due_date = models.DateField(_("due date"))
@@ -378,9 +386,10 @@ class Instalment(models.Model):
             ),
         ]
         indexes = [
-            # End of day reads only the unpaid instalments falling due.
+            # End of day reads only the unpaid instalments falling due, by status then date:
+            # those still pending or due on a date are found without reading the overdue ones.
             models.Index(
-                fields=["due_date"],
+                fields=["status", "due_date"],
                 name="instalment_unpaid_due",
                 condition=models.Q(status__in=OPEN_INSTALMENT_STATUSES),
             ),

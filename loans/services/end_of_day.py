@@ -9,6 +9,7 @@ stops a second pass either way.
 """
 
 import time
+from contextlib import contextmanager
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -34,6 +35,8 @@ CHOICES = {
     "current": delinquency.CURRENT,
 }
 
+# The buckets of a loan past due, as literals (they are constants of delinquency).
+PAST_DUE_BUCKETS = ", ".join(f"'{bucket}'" for bucket in delinquency.OVERDUE_BUCKETS)
 
 _OWES_NOTHING = (
     "principal_due <= principal_paid AND interest_due <= interest_paid "
@@ -101,6 +104,149 @@ def _scalar(cursor, sql: str, params: dict):
     return cursor.fetchone()[0]
 
 
+def _accrue_penalty(cursor, params: dict) -> int:
+    """Charge the day's penalty (ledger rows and instalment balances); the fen charged. On
+    PostgreSQL in one statement, which reads the accruing instalments once."""
+    condition, amount = _penalty_sql()
+    accruing = (
+        f"SELECT i.id, i.loan_id, {amount} AS fen FROM {INSTALMENT} i "
+        f"JOIN {LOAN} l ON l.id = i.loan_id WHERE {condition}"
+    )
+    columns = (
+        "loan_id, instalment_id, kind, value_date, principal, interest, penalty, fee, "
+        "created_at, repayment_id"
+    )
+    post = "%(penalty)s, %(d)s, 0, 0, ROUND({fen} / 100.0, 2), 0, %(now)s, NULL"
+    if connection.vendor == "postgresql":
+        return _scalar(
+            cursor,
+            f"""WITH accrual AS MATERIALIZED ({accruing}),
+            charged AS (
+                UPDATE {INSTALMENT} AS i
+                SET penalty_due = ROUND(i.penalty_due + a.fen / 100.0, 2),
+                    penalty_accrued_through = %(d)s
+                FROM accrual a WHERE i.id = a.id),
+            posted AS (
+                INSERT INTO {LEDGER} ({columns})
+                SELECT a.loan_id, a.id, {post.format(fen="a.fen")} FROM accrual a
+                WHERE a.fen > 0)
+            SELECT COALESCE(SUM(fen), 0) FROM accrual""",
+            params,
+        )
+    # SQLite has no data-modifying WITH: the same three steps, each reading the rows again.
+    penalty_fen = _scalar(cursor, f"SELECT COALESCE(SUM(fen), 0) FROM ({accruing}) a", params)
+    _execute(
+        cursor,
+        f"INSERT INTO {LEDGER} ({columns}) SELECT i.loan_id, i.id, {post.format(fen=amount)} "
+        f"FROM {INSTALMENT} i JOIN {LOAN} l ON l.id = i.loan_id WHERE {condition} AND {amount} > 0",
+        params,
+    )
+    _execute(
+        cursor,
+        f"""UPDATE {INSTALMENT} AS i
+        SET penalty_due = ROUND(i.penalty_due + {amount} / 100.0, 2),
+            penalty_accrued_through = %(d)s
+        FROM {LOAN} AS l WHERE l.id = i.loan_id AND {condition}""",
+        params,
+    )
+    return penalty_fen
+
+
+def _set_days_past_due(cursor, params: dict) -> int:
+    """Each active loan's DPD and bucket from its oldest overdue instalment; the loans that
+    were current until now (newly overdue)."""
+    oldest = (
+        f"SELECT loan_id, {_days('%(d)s', 'MIN(due_date)')} AS dpd FROM {INSTALMENT} "
+        f"WHERE status = %(overdue)s GROUP BY loan_id"
+    )
+    moved = f"""UPDATE {LOAN} AS l
+        SET days_past_due = o.dpd, bucket = {_bucket("o.dpd")},
+            write_off_candidate = o.dpd > {delinquency.WRITE_OFF_DPD}
+        FROM ({{source}}) AS o
+        WHERE l.id = o.loan_id AND l.status = %(active)s AND l.days_past_due <> o.dpd"""
+    if connection.vendor == "postgresql":
+        # Each loan's DPD before the update comes along, so the loans are read once.
+        before = (
+            f"SELECT o.loan_id, o.dpd, b.days_past_due AS was FROM ({oldest}) o "
+            f"JOIN {LOAN} b ON b.id = o.loan_id"
+        )
+        return _scalar(
+            cursor,
+            f"WITH moved AS ({moved.format(source=before)} RETURNING o.was) "
+            f"SELECT COUNT(*) FROM moved WHERE was = 0",
+            params,
+        )
+    newly_overdue = _scalar(
+        cursor,
+        f"SELECT COUNT(*) FROM ({oldest}) o JOIN {LOAN} l ON l.id = o.loan_id "
+        f"WHERE l.status = %(active)s AND l.days_past_due = 0",
+        params,
+    )
+    _execute(cursor, moved.format(source=oldest), params)
+    return newly_overdue
+
+
+# The planner settings of the statements that change rows, see _by_index.
+BY_INDEX = ("enable_seqscan", "enable_hashjoin", "enable_mergejoin")
+
+
+@contextmanager
+def _by_index(cursor):
+    """On PostgreSQL, plan by index only, for the statements that change rows: each starts
+    from the few rows an index finds (instalments falling due or overdue, loans past due) and
+    joins by key. The planner cannot know how few: it takes status and due date to be
+    independent, so it would read every instalment to find the handful still pending before
+    the day, and hash whole tables for the joins. The caller's settings come back after (a
+    failure rolls them back with the rest)."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    cursor.execute("SELECT " + ", ".join(f"current_setting('{name}')" for name in BY_INDEX))
+    before = cursor.fetchone()
+    for name in BY_INDEX:
+        cursor.execute(f"SET LOCAL {name} = off")
+    yield
+    for name, value in zip(BY_INDEX, before, strict=True):
+        cursor.execute("SELECT set_config(%s, %s, true)", [name, value])
+
+
+def _change_rows(cursor, params: dict) -> tuple[int, int, int, int]:
+    """The day's changes; (instalments newly overdue, penalty in fen, loans newly overdue,
+    loans cured)."""
+    _execute(
+        cursor,
+        f"UPDATE {INSTALMENT} SET status = %(due)s WHERE status = %(pending)s AND due_date = %(d)s",
+        params,
+    )
+    # Past its date an instalment is overdue, unless it owes nothing: then it is paid
+    # (one statement, so the rows falling due are read once).
+    newly_overdue_instalments = _execute(
+        cursor,
+        f"UPDATE {INSTALMENT} SET "
+        f"status = CASE WHEN {_OWES_NOTHING} THEN %(paid)s ELSE %(overdue)s END, "
+        f"paid_on = CASE WHEN {_OWES_NOTHING} THEN COALESCE(paid_on, due_date) END "
+        f"WHERE status IN (%(pending)s, %(due)s) AND due_date < %(d)s",
+        params,
+    )
+    penalty_fen = _accrue_penalty(cursor, params)
+    newly_overdue = _set_days_past_due(cursor, params)
+    # A written-off loan has no overdue instalment left (they were closed as written off)
+    # but is not cured: it keeps the DPD and bucket it was written off with. DPD and bucket
+    # are always set together (delinquency.bucket_for), so the loans past due are those in
+    # a bucket past current, which its index finds (DPD has none, see Loan).
+    newly_cured = _execute(
+        cursor,
+        f"""UPDATE {LOAN} SET days_past_due = 0, bucket = %(current)s,
+            write_off_candidate = FALSE
+        WHERE bucket IN ({PAST_DUE_BUCKETS}) AND days_past_due > 0
+        AND status <> %(written_off)s AND NOT EXISTS (
+            SELECT 1 FROM {INSTALMENT} i
+            WHERE i.loan_id = {LOAN}.id AND i.status = %(overdue)s)""",
+        params,
+    )
+    return newly_overdue_instalments, penalty_fen, newly_overdue, newly_cured
+
+
 def process_business_date(business_date: date) -> BusinessDay | None:
     """Run one date. None when it was already done (by this or another cluster)."""
     started = timezone.now()
@@ -111,78 +257,10 @@ def process_business_date(business_date: date) -> BusinessDay | None:
             cursor.execute("SELECT pg_advisory_xact_lock(%s)", [ADVISORY_LOCK_KEY])
         if BusinessDay.objects.filter(business_date=business_date).exists():
             return None
-        _execute(
-            cursor,
-            f"UPDATE {INSTALMENT} SET status = %(due)s "
-            f"WHERE status = %(pending)s AND due_date = %(d)s",
-            params,
-        )
-        # Past its date an instalment is overdue, unless it owes nothing: then it is paid
-        # (one statement, so the rows falling due are read once).
-        newly_overdue_instalments = _execute(
-            cursor,
-            f"UPDATE {INSTALMENT} SET "
-            f"status = CASE WHEN {_OWES_NOTHING} THEN %(paid)s ELSE %(overdue)s END, "
-            f"paid_on = CASE WHEN {_OWES_NOTHING} THEN COALESCE(paid_on, due_date) END "
-            f"WHERE status IN (%(pending)s, %(due)s) AND due_date < %(d)s",
-            params,
-        )
-        condition, amount = _penalty_sql()
-        penalty_fen = _scalar(
-            cursor,
-            f"SELECT COALESCE(SUM({amount}), 0) FROM {INSTALMENT} i "
-            f"JOIN {LOAN} l ON l.id = i.loan_id WHERE {condition}",
-            params,
-        )
-        _execute(
-            cursor,
-            f"""INSERT INTO {LEDGER}
-                (loan_id, instalment_id, kind, value_date, principal, interest, penalty, fee,
-                 created_at, repayment_id)
-            SELECT i.loan_id, i.id, %(penalty)s, %(d)s, 0, 0, ROUND({amount} / 100.0, 2), 0,
-                   %(now)s, NULL
-            FROM {INSTALMENT} i JOIN {LOAN} l ON l.id = i.loan_id
-            WHERE {condition} AND {amount} > 0""",
-            params,
-        )
-        _execute(
-            cursor,
-            f"""UPDATE {INSTALMENT} AS i
-            SET penalty_due = ROUND(i.penalty_due + {amount} / 100.0, 2),
-                penalty_accrued_through = %(d)s
-            FROM {LOAN} AS l WHERE l.id = i.loan_id AND {condition}""",
-            params,
-        )
-        oldest = (
-            f"SELECT loan_id, {_days('%(d)s', 'MIN(due_date)')} AS dpd FROM {INSTALMENT} "
-            f"WHERE status = %(overdue)s GROUP BY loan_id"
-        )
-        newly_overdue = _scalar(
-            cursor,
-            f"SELECT COUNT(*) FROM ({oldest}) o JOIN {LOAN} l ON l.id = o.loan_id "
-            f"WHERE l.status = %(active)s AND l.days_past_due = 0",
-            params,
-        )
-        _execute(
-            cursor,
-            f"""UPDATE {LOAN} AS l
-            SET days_past_due = o.dpd, bucket = {_bucket("o.dpd")},
-                write_off_candidate = o.dpd > {delinquency.WRITE_OFF_DPD}
-            FROM ({oldest}) AS o
-            WHERE l.id = o.loan_id AND l.status = %(active)s AND l.days_past_due <> o.dpd""",
-            params,
-        )
-        # A written-off loan has no overdue instalment left (they were closed as written off)
-        # but is not cured: it keeps the DPD and bucket it was written off with.
-        newly_cured = _execute(
-            cursor,
-            f"""UPDATE {LOAN} SET days_past_due = 0, bucket = %(current)s,
-                write_off_candidate = FALSE
-            WHERE days_past_due > 0 AND status <> %(written_off)s AND NOT EXISTS (
-                SELECT 1 FROM {INSTALMENT} i
-                WHERE i.loan_id = {LOAN}.id AND i.status = %(overdue)s)""",
-            params,
-        )
+        with _by_index(cursor):
+            newly_overdue_instalments, penalty_fen, newly_overdue, newly_cured = _change_rows(
+                cursor, params
+            )
         day = BusinessDay(
             business_date=business_date,
             started_at=started,

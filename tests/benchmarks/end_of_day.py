@@ -1,23 +1,32 @@
-r"""Benchmark: one business date of end of day (日终) against a floor of hand-written SQL.
+r"""Benchmark: one business date of end of day (日终) against two floors of hand-written SQL.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
-        .venv/bin/python tests/benchmarks/end_of_day.py --loans 100000 [--runs 3] [--keep]
+        .venv/bin/python tests/benchmarks/end_of_day.py --loans 100000 [--runs 3] \
+        [--keep [--db NAME]] [--reuse NAME]
 
 PostgreSQL only (exit 2 otherwise); needs a role that may CREATE DATABASE and CHECKPOINT. It
-creates and migrates its own database `bench_eod_<pid>` on the DATABASE_URL server and builds N
-10-instalment loans (with borrowers, assessments, credit lines, applications, contracts) with
-set-based SQL as of business date D = 2026-11-25: drawdowns over the previous ten months, ~5 %
-overdue across every bucket, ~1 % past due but since paid (cured by the run), instalments due on
-D, a tenth of yesterday's instalments unpaid, a few loans prepaid or settled early.
+creates and migrates its own database (`bench_eod_<pid>`, or --db NAME) on the DATABASE_URL
+server and builds N 10-instalment loans (with borrowers, assessments, credit lines,
+applications, contracts) with set-based SQL as of business date D = 2026-11-25: drawdowns over
+the previous ten months, ~5 % overdue across every bucket, ~1 % past due but since paid (cured
+by the run), instalments due on D, a tenth of yesterday's instalments unpaid, a few loans
+prepaid or settled early. --keep keeps the database as built (D not yet run; pre-run dpd/bucket
+in `bench_loan_before`, the plan in `bench_plan`); --reuse NAME measures a kept database again
+without rebuilding (migrated first, so new indexes apply).
 
 It then times, alternately, each run in a transaction that is rolled back (after a VACUUM and
 CHECKPOINT, so every run starts from the same clean tables; median of --runs, default 3 up to
-100,000 loans, else 1): the engine, `process_business_date(D)`, and the floor, the same updates
-and inserts as the simplest hand-written SQL without the engine's bookkeeping (lock, figures,
-BusinessDay row). Prints one JSON line: loans, instalments, seconds, floor_seconds, ratio,
-rows_changed, build_seconds, postgres_version, and same_result (engine and floor left the same
-end state). Progress goes to stderr. The database is dropped at the end; --keep keeps it, with
-D's engine run committed (pre-run dpd/bucket in `bench_loan_before`, the plan in `bench_plan`).
+100,000 loans, else 1):
+- the engine, `process_business_date(D)`;
+- the floor, the same updates and inserts as the simplest hand-written SQL without the
+  engine's bookkeeping (lock, figures, BusinessDay row);
+- the write floor, the very rows the engine changes, with their new values, and the penalty
+  transactions it inserts, written directly by primary key (`UPDATE … FROM` a table holding
+  them, `INSERT … SELECT`): what the day's changes cost with nothing left to find. The rows
+  are taken from one engine run (rows whose xmin is its transaction) before the timed runs.
+Prints one JSON line: loans, instalments, seconds, floor_seconds, ratio, write_floor_seconds,
+write_ratio (seconds / write_floor_seconds), rows_changed, build_seconds, postgres_version, and
+same_result (engine and both floors left the same end state). Progress goes to stderr.
 """
 
 import argparse
@@ -26,6 +35,7 @@ import os
 import statistics
 import sys
 import time
+from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -36,8 +46,10 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchdb import BUCKET, h, log, needs_postgresql, own_database  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from benchdb import BUCKET, h, log, needs_postgresql, server_connection  # noqa: E402
+from django.conf import settings  # noqa: E402
+from django.core.management import call_command  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
 
 from loans.models import LoanProduct  # noqa: E402
 from loans.services.end_of_day import process_business_date  # noqa: E402
@@ -215,6 +227,31 @@ FLOOR = [
         SELECT 1 FROM loans_instalment i WHERE i.loan_id = l.id AND i.status = 'overdue')""",
 ]
 
+# The write floor: what one engine run changed (its new values), kept in tables of their own,
+# and the statements that write exactly that by primary key.
+TRANSACTION_COLUMNS = (
+    "loan_id, instalment_id, kind, value_date, principal, interest, penalty, fee, created_at,"
+    " repayment_id"
+)
+TARGETS = {
+    "bench_target_instalment": (
+        "loans_instalment",
+        "id, status, paid_on, penalty_due, penalty_accrued_through",
+    ),
+    "bench_target_loan": ("loans_loan", "id, days_past_due, bucket, write_off_candidate"),
+    "bench_target_transaction": ("loans_loantransaction", TRANSACTION_COLUMNS),
+}
+WRITE_FLOOR = [
+    """UPDATE loans_instalment i SET status = t.status, paid_on = t.paid_on,
+        penalty_due = t.penalty_due, penalty_accrued_through = t.penalty_accrued_through
+    FROM bench_target_instalment t WHERE i.id = t.id""",
+    """UPDATE loans_loan l SET days_past_due = t.days_past_due, bucket = t.bucket,
+        write_off_candidate = t.write_off_candidate
+    FROM bench_target_loan t WHERE l.id = t.id""",
+    f"INSERT INTO loans_loantransaction ({TRANSACTION_COLUMNS})"
+    f" SELECT {TRANSACTION_COLUMNS} FROM bench_target_transaction",
+]
+
 # What the day changed, to count it and to compare the engine with the floor.
 FINGERPRINT = [
     """SELECT status, count(*), sum(penalty_due), sum(penalty_accrued_through - date '2000-01-01')
@@ -288,41 +325,114 @@ def run_engine() -> None:
     assert process_business_date(D) is not None
 
 
+def run_write_floor() -> None:
+    with connection.cursor() as cursor:
+        # By primary key, each row found by the index: never a scan of the whole table.
+        cursor.execute("SET LOCAL enable_hashjoin = off")
+        cursor.execute("SET LOCAL enable_mergejoin = off")
+        for sql in WRITE_FLOOR:
+            cursor.execute(sql)
+
+
+def take_targets() -> None:
+    """Fill the write floor's tables with the rows one engine run changes: those whose xmin is
+    its transaction or a later one (its savepoints; nothing else writes to this database).
+    They are copied out before the run is rolled back, and back in afterwards."""
+    raw = connection.cursor().cursor
+    for table, (source, columns) in TARGETS.items():
+        raw.execute(f"DROP TABLE IF EXISTS {table}")
+        raw.execute(f"CREATE TABLE {table} AS SELECT {columns} FROM {source} LIMIT 0")
+    copied = {}
+    with transaction.atomic():
+        xid = int(query("SELECT pg_current_xact_id()")[0][0]) % 2**32
+        run_engine()
+        for table, (source, columns) in TARGETS.items():
+            with raw.copy(
+                f"COPY (SELECT {columns} FROM {source} WHERE xmin::text::bigint >= {xid}"
+                " ORDER BY 1) TO STDOUT"
+            ) as copy:
+                copied[table] = b"".join(copy)
+        transaction.set_rollback(True)
+    for table, data in copied.items():
+        with raw.copy(f"COPY {table} FROM STDIN") as copy:
+            copy.write(data)
+        raw.execute(f"ANALYZE {table}")
+
+
+@contextmanager
+def database(name: str, *, create: bool, keep: bool):
+    """Point Django at `name` (created first when `create`), migrated; drop it afterwards when
+    it was created here and is not kept."""
+    if create:
+        with server_connection() as server:
+            server.execute(f'CREATE DATABASE "{name}"')
+        log(f"created database {name}")
+    connection.close()
+    settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
+    try:
+        call_command("migrate", verbosity=0, interactive=False)
+        yield name
+    finally:
+        connections.close_all()
+        if create and not keep:
+            with server_connection() as server:
+                server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            log(f"dropped database {name}")
+        else:
+            log(f"kept database {name}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--loans", type=int, required=True)
+    parser.add_argument("--loans", type=int, help="build this many loans (not with --reuse)")
     parser.add_argument("--runs", type=int, help="runs of each (default 3, 1 above 100,000)")
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    parser.add_argument("--db", help="name of the database to build (default bench_eod_<pid>)")
+    parser.add_argument("--reuse", metavar="NAME", help="measure a kept database again")
     args = parser.parse_args()
+    if bool(args.loans) == bool(args.reuse):
+        parser.error("give either --loans N (build) or --reuse NAME (a kept database)")
     if needs_postgresql():
         return 2
-    with own_database("bench_eod", keep=args.keep):
-        started = time.monotonic()
-        build(args.loans)
-        build_seconds = time.monotonic() - started
-        runs = args.runs or (3 if args.loans <= 100_000 else 1)
-        engine, floor = [], []
+    name = args.reuse or args.db or f"bench_eod_{os.getpid()}"
+    build_seconds = None
+    with database(name, create=not args.reuse, keep=args.keep):
+        if not args.reuse:
+            started = time.monotonic()
+            build(args.loans)
+            build_seconds = round(time.monotonic() - started, 1)
+        loans = int(query("SELECT count(*) FROM loans_loan")[0][0])
+        log("taking the write floor's rows from one engine run")
+        take_targets()
+        runs = args.runs or (3 if loans <= 100_000 else 1)
+        engine, floor, write_floor = [], [], []
         for run in range(runs):
             log(f"run {run + 1}/{runs}: floor")
             floor.append(timed_run(run_floor))
+            log(f"run {run + 1}/{runs}: write floor")
+            write_floor.append(timed_run(run_write_floor))
             log(f"run {run + 1}/{runs}: engine")
             engine.append(timed_run(run_engine))
-            log(f"floor {floor[-1][0]:.3f}s, engine {engine[-1][0]:.3f}s")
+            log(
+                f"floor {floor[-1][0]:.3f}s, write floor {write_floor[-1][0]:.3f}s,"
+                f" engine {engine[-1][0]:.3f}s"
+            )
         seconds = statistics.median(r[0] for r in engine)
         floor_seconds = statistics.median(r[0] for r in floor)
+        write_floor_seconds = statistics.median(r[0] for r in write_floor)
         result = {
-            "loans": args.loans,
+            "loans": loans,
             "instalments": int(query("SELECT count(*) FROM loans_instalment")[0][0]),
             "seconds": round(seconds, 3),
             "floor_seconds": round(floor_seconds, 3),
             "ratio": round(seconds / floor_seconds, 2),
+            "write_floor_seconds": round(write_floor_seconds, 3),
+            "write_ratio": round(seconds / write_floor_seconds, 2),
             "rows_changed": engine[0][1],
-            "build_seconds": round(build_seconds, 1),
+            "build_seconds": build_seconds,
             "postgres_version": query("SHOW server_version")[0][0],
-            "same_result": all(r[1:] == engine[0][1:] for r in engine + floor),
+            "same_result": all(r[1:] == engine[0][1:] for r in engine + floor + write_floor),
         }
-        if args.keep:
-            process_business_date(D)
         print(json.dumps(result), flush=True)
     return 0
 
