@@ -399,6 +399,8 @@ _SCHEDULE = "SELECT * FROM {instalment} WHERE loan_id = %s ORDER BY number"
 
 def borrower_loan(*, borrower: Borrower, pk: int) -> Loan | None:
     """One of the borrower's loans, or None: another borrower's loan is not found."""
+    if not 0 < pk < 2**63:
+        return None  # no such key (and SQLite could not even bind it)
     sql = _BORROWER_LOAN.format(loan=Loan._meta.db_table)
     loan = next(iter(Loan.objects.raw(sql, [pk, borrower.pk])), None)
     if loan is not None:

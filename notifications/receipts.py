@@ -66,8 +66,10 @@ def _in_doubt_matches(receipts: list) -> list[tuple[SmsMessage, object]]:
     firsts = {}
     for receipt in receipts:
         context = getattr(receipt, "session_context", "") or ""
-        if context.startswith(SESSION_PREFIX) and context[len(SESSION_PREFIX) :].isdigit():
-            firsts[receipt] = int(context[len(SESSION_PREFIX) :])
+        first = context.removeprefix(SESSION_PREFIX)
+        # ASCII digits only: "²".isdigit() is true, and the provider's text is not ours.
+        if context.startswith(SESSION_PREFIX) and first.isascii() and first.isdigit():
+            firsts[receipt] = int(first)
     if not firsts:
         return []
     texts = dict(SmsMessage.objects.filter(pk__in=set(firsts.values())).values_list("pk", "text"))

@@ -151,8 +151,12 @@ class RefundAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
 
     def _initial(self, request) -> dict:
         initial = {"reference": refund_services.new_reference()}
-        loan_id = request.GET.get("loan", "")
-        loan = Loan.objects.filter(pk=int(loan_id)).first() if loan_id.isdigit() else None
+        loan_id = request.GET.get("loan", "")  # isdigit() alone passes "²", int() does not
+        loan = (
+            Loan.objects.filter(pk=int(loan_id)).first()
+            if loan_id.isascii() and loan_id.isdigit()
+            else None
+        )
         if loan is not None:
             initial["loan"] = loan.pk
             initial["amount"] = refund_services.refundable_amount(loan=loan)

@@ -128,9 +128,9 @@ class WriteOffAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
                     )
                     return HttpResponseRedirect(reverse("admin:loans_writeoff_changelist"))
         else:
-            loan_id = request.GET.get("loan", "")
+            loan_id = request.GET.get("loan", "")  # isdigit() alone passes "²", int() does not
             form = ProposeWriteOffForm(
-                initial={"loan": int(loan_id)} if loan_id.isdigit() else {},
+                initial={"loan": int(loan_id)} if loan_id.isascii() and loan_id.isdigit() else {},
                 admin_site=self.admin_site,
             )
         candidates = (

@@ -52,7 +52,8 @@ def verify(
     expected = sign(body, ts, secret)
     if not hmac.compare_digest(expected.encode(), signature.strip().lower().encode()):
         raise InvalidSignature("signature does not match")
-    now = time.time() if now is None else now
-    if abs(now - ts) > tolerance:
-        raise StaleTimestamp(f"timestamp {ts} is {int(now - ts)} s from now")
+    # In whole seconds: a float cannot hold every integer a caller may sign.
+    drift = int(time.time() if now is None else now) - ts
+    if abs(drift) > tolerance:
+        raise StaleTimestamp(f"timestamp {ts} is {drift} s from now")
     return ts
