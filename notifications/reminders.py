@@ -9,18 +9,18 @@ them off, the due-date reminder and every overdue or legally required notice nev
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F, Min, Q, Sum, TextField, Value
+from django.db.models.expressions import DatabaseDefault
 from django.db.models.functions import Cast
 from django.utils import timezone
 
-from loans.fields import Ciphertext
 from loans.models import Instalment, Loan
 
 from .models import CadenceStep, Purpose, SmsMessage, SmsTemplate
 from .policy import collection_policy
 from .services import collection_sms_left, compose, verification_code
-from .texts import CHINESE
+from .texts import CHINESE, Stencil
 from .timing import next_send_time
 
 INSERT_BATCH = 5000
@@ -197,6 +197,66 @@ def pre_report_drafts(business_date: date) -> list[Draft]:
     return drafts
 
 
+def _queued_keys(keys: list[str]) -> set[str]:
+    """Those of `keys` already in the outbox."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT dedupe_key FROM notifications_smsmessage WHERE dedupe_key = ANY(%s)",
+                [keys],
+            )
+            return {k for (k,) in cursor.fetchall()}
+    existing = set()
+    for i in range(0, len(keys), INSERT_BATCH):
+        batch = keys[i : i + INSERT_BATCH]
+        existing |= set(
+            SmsMessage.objects.filter(dedupe_key__in=batch).values_list("dedupe_key", flat=True)
+        )
+    return existing
+
+
+# Set per message; every other column takes the same value for the whole batch.
+PER_MESSAGE = ("borrower_id", "phone", "phone_index", "text", "dedupe_key", "verification_code")
+
+
+def _insert(rows: list[tuple], **common) -> int:
+    """Insert outbox rows (PER_MESSAGE values, in that order), skipping any dedupe key queued
+    meanwhile. PostgreSQL: COPY of the per-message columns into a scratch table, then one
+    INSERT … SELECT … ON CONFLICT adding the columns the batch shares."""
+    if connection.vendor != "postgresql":
+        messages = [SmsMessage(**common, **dict(zip(PER_MESSAGE, r, strict=True))) for r in rows]
+        SmsMessage.objects.bulk_create(messages, batch_size=INSERT_BATCH, ignore_conflicts=True)
+        return len(messages)
+    prototype = SmsMessage(**common)
+    shared, values = [], []
+    for f in SmsMessage._meta.concrete_fields:
+        value = None if f.primary_key else f.pre_save(prototype, True)
+        # A column left to its database default is left out.
+        if f.primary_key or f.attname in PER_MESSAGE or isinstance(value, DatabaseDefault):
+            continue
+        shared.append(f)
+        values.append(f.get_db_prep_save(value, connection))
+    own = ", ".join(f'"{SmsMessage._meta.get_field(n).column}"' for n in PER_MESSAGE)
+    columns = ", ".join(f'"{f.column}"' for f in shared)
+    placeholders = ", ".join(f"CAST(%s AS {f.db_type(connection)})" for f in shared)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"CREATE TEMP TABLE sms_incoming ON COMMIT DROP AS"
+            f" SELECT {own} FROM notifications_smsmessage WITH NO DATA"
+        )
+        with cursor.cursor.copy(f"COPY sms_incoming ({own}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+        cursor.execute(
+            f"INSERT INTO notifications_smsmessage ({columns}, {own})"
+            f" SELECT {placeholders}, {own} FROM sms_incoming ON CONFLICT (dedupe_key) DO NOTHING",
+            values,
+        )
+        inserted = cursor.rowcount
+        cursor.execute("DROP TABLE sms_incoming")
+    return inserted
+
+
 @transaction.atomic
 def queue_drafts(template_code: str, drafts: list[Draft], *, now: datetime) -> int:
     """Render and insert, skipping keys already queued and borrowers at their daily cap.
@@ -207,14 +267,7 @@ def queue_drafts(template_code: str, drafts: list[Draft], *, now: datetime) -> i
         return 0
     send_after = next_send_time(now)
     collection = template.purpose == Purpose.COLLECTION
-    keys = [d.dedupe_key for d in drafts]
-    existing = set()
-    for i in range(0, len(keys), INSERT_BATCH):
-        existing |= set(
-            SmsMessage.objects.filter(dedupe_key__in=keys[i : i + INSERT_BATCH]).values_list(
-                "dedupe_key", flat=True
-            )
-        )
+    existing = _queued_keys([d.dedupe_key for d in drafts])
     drafts = [d for d in drafts if d.dedupe_key not in existing]
     if collection:
         drafts, _refused = collection_policy().filter_batch(
@@ -222,33 +275,28 @@ def queue_drafts(template_code: str, drafts: list[Draft], *, now: datetime) -> i
         )
         left = collection_sms_left({d.borrower_id for d in drafts}, send_after=send_after)
     common = SmsTemplate.common_context()
+    stencils = {}
     rows = []
     for d in drafts:
         if collection:
             if left[d.borrower_id] <= 0:
                 continue
             left[d.borrower_id] -= 1
+        if d.language not in stencils:
+            stencils[d.language] = Stencil(template, d.language)
         code = verification_code()
-        rows.append(
-            SmsMessage(
-                borrower_id=d.borrower_id,
-                phone=Ciphertext(d.phone_token),
-                phone_index=d.phone_index,
-                template=template_code,
-                text=compose(
-                    template.render({**common, **d.context}, language=d.language),
-                    code,
-                    language=d.language,
-                ),
-                purpose=template.purpose,
-                dedupe_key=d.dedupe_key,
-                verification_code=code,
-                send_after=send_after,
-                obeys_quiet_hours=True,
-            )
-        )
-    SmsMessage.objects.bulk_create(rows, batch_size=INSERT_BATCH, ignore_conflicts=True)
-    return len(rows)
+        body = stencils[d.language].render({**common, **d.context})
+        text = compose(body, code, language=d.language)
+        rows.append((d.borrower_id, d.phone_token, d.phone_index, text, d.dedupe_key, code))
+    if not rows:
+        return 0
+    return _insert(
+        rows,
+        template=template_code,
+        purpose=template.purpose,
+        send_after=send_after,
+        obeys_quiet_hours=True,
+    )
 
 
 def queue_reminders(*, business_date: date, now: datetime | None = None) -> dict[str, int]:

@@ -1,5 +1,5 @@
-r"""Benchmark: one business date of SMS reminders (queue, then send) against a floor of one
-hand-written INSERT … SELECT.
+r"""Benchmark: queueing one business date of SMS reminders against a floor of one hand-written
+INSERT … SELECT of the same messages. (Sending them has a benchmark of its own.)
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres \
         .venv/bin/python tests/benchmarks/reminders.py --loans 100000 [--keep] [--profile DIR]
@@ -19,32 +19,29 @@ D = 2026-11-25:
   gets 3 (the daily cap).
 
 Every borrower carries the same real Fernet token for name, ID number and mobile (encrypted
-once in Python: the sender decrypts it) and a unique blind index (md5 of the id).
+once in Python) and a unique blind index (md5 of the id).
 
 It then measures, in this order:
-1. the floor: one INSERT … SELECT of the same messages (same selection, cap included, text
-   concatenated in SQL, dedupe keys prefixed `floor:`), in a transaction rolled back, then a
-   VACUUM of the outbox and a CHECKPOINT;
-2. with SMS_BACKEND=locmem and the clock at D 09:00 Asia/Shanghai (ticking), inside the
-   08:00–21:00 send window:
-   queue: `queue_reminders(business_date=D, now=<09:00 on D>)` (select, render, insert);
-   send:  the sendable ids (as `dispatch()` selects them), then `send_messages()` on batches
-          of SMS_BATCH_SIZE, one after another in this process: exactly what each
-          `send_batch` worker task does, without the broker (the locmem outbox is cleared
-          between batches).
+1. the floor: one INSERT … SELECT of the same messages (same selection, cap included, each
+   template's text concatenated in SQL, dedupe keys prefixed `floor:`), in a transaction
+   rolled back, then a VACUUM of the outbox and a CHECKPOINT;
+2. with the clock at D 09:00 Asia/Shanghai (ticking), inside the 08:00–21:00 send window:
+   `queue_reminders(business_date=D, now=<09:00 on D>)` (select, render, insert).
 DEBUG is switched off for the run (as in production): Django then keeps no query log.
 
 Then it checks the result (any failure: exit 1): the queued count equals an independent SQL
 count (instalments due on D+3 / D+1 / D + overdue loans on cadence days + pre-report notices
 for DPD 1, at most 3 collection SMS per borrower), no borrower has more than 3 collection SMS,
-every message was sent and reached the backend with its phone decrypted, the floor made the
-same number of rows, and a second `queue_reminders` queues nothing.
+every message is queued, each text is byte for byte the one SQL makes for its dedupe key
+(with the message's own verification code), each phone is the borrower's ciphertext copied
+as it is (and decrypts), the floor made the same number of rows, and a second
+`queue_reminders` queues nothing.
 
-Prints one JSON line: loans, messages, seconds (queue + send), queue_seconds, send_seconds,
-messages_per_second, floor_seconds, ratio (seconds / floor_seconds), build_seconds, plus the
-breakdown and checks. Progress goes to stderr. The database is dropped at the end; --keep
-keeps it (with the day's messages, all sent). --profile DIR runs queue and send under cProfile
-(DIR/queue.prof, DIR/send.prof, top functions on stderr); its timings are then inflated.
+Prints one JSON line: loans, messages, seconds (queueing), messages_per_second,
+floor_seconds, ratio (seconds / floor_seconds), build_seconds, plus the breakdown by kind and
+the checks. Progress goes to stderr. The database is dropped at the end; --keep keeps it (with
+the day's messages, queued). --profile DIR runs the queueing under cProfile (DIR/queue.prof,
+top functions on stderr); its timings are then inflated.
 """
 
 import argparse
@@ -74,8 +71,7 @@ from django.utils import timezone  # noqa: E402
 
 from loans import crypto  # noqa: E402
 from loans.models import LoanProduct  # noqa: E402
-from notifications import services  # noqa: E402
-from notifications.backends import locmem  # noqa: E402
+from notifications.models import SmsMessage  # noqa: E402
 from notifications.reminders import queue_reminders  # noqa: E402
 
 D = date(2026, 11, 25)
@@ -252,56 +248,75 @@ def money(expr: str) -> str:
 
 # The floor: the same messages as one statement. Same selection and cap; the text concatenated
 # in SQL (signature, body, verification code); dedupe keys prefixed `floor:`.
-TAIL = "'（短信核验码 ' || code || '，可在官网 /verify/ 查验）'"
+def tail(code: str) -> str:
+    return f"'（短信核验码 ' || {code} || '，可在官网 /verify/ 查验）'"
+
+
+MESSAGES = f"""
+SELECT l.borrower_id, b.mobile AS phone, b.mobile_index AS phone_index,
+    'due_reminder' AS template, 'transactional' AS purpose, 0 AS ord,
+    'due-reminder:' || i.id || ':T' || to_char(%(d)s::date - i.due_date, 'FMS0')
+        AS dedupe_key,
+    '尊敬的客户，您的借款第' || i.number || '/' || l.term || '期应还¥'
+        || {money(OUTSTANDING)} || '将于' || i.due_date
+        || CASE WHEN i.due_date = %(d)s::date THEN '（今天）' ELSE '' END
+        || '到期。请保持绑定银行卡余额充足以便自动扣款，也可通过微信支付、支付宝或本行'
+        || '客户端还款。客服' || %(service)s AS body
+FROM loans_instalment i JOIN loans_loan l ON l.id = i.loan_id
+JOIN loans_borrower b ON b.id = l.borrower_id
+WHERE i.due_date IN (%(d)s::date + 3, %(d)s::date + 1, %(d)s::date)
+  AND i.status IN {OPEN} AND l.status = 'active' AND {OUTSTANDING} > 0
+UNION ALL
+SELECT l.borrower_id, b.mobile, b.mobile_index, k.template, 'collection', k.ord,
+    k.prefix || o.oldest || CASE WHEN k.ord = 2 THEN ':T+' || l.days_past_due ELSE '' END,
+    CASE WHEN k.ord = 1 THEN
+        '尊敬的客户，您的借款已逾期¥' || {money("o.principal + o.interest + o.penalty")}
+        || '。根据《征信业管理条例》，如未于' || greatest(o.since + l.grace_days, %(d)s::date)
+        || '当日结束前还清，逾期信息将报送金融信用信息基础数据库。可通过银行卡、微信支付、'
+        || '支付宝或本行客户端还款。客服' || %(service)s
+    ELSE
+        '尊敬的客户，您的借款自' || (o.since + 1) || '起逾期，逾期金额¥'
+        || {money("o.principal + o.interest + o.penalty")} || '（本金¥'
+        || {money("o.principal")} || '，利息¥' || {money("o.interest")} || '，罚息¥'
+        || {money("o.penalty")} || '）。请于'
+        || greatest(o.since + l.grace_days, %(d)s::date)
+        || '当日结束前通过银行卡、微信支付、支付宝或本行客户端还款，即可停止计收罚息、'
+        || '避免影响个人征信。客服' || %(service)s
+    END
+FROM loans_loan l JOIN loans_borrower b ON b.id = l.borrower_id
+CROSS JOIN LATERAL (
+    SELECT min(i.id) AS oldest, min(i.due_date) AS since,
+           sum(i.principal_due - i.principal_paid) AS principal,
+           sum(i.interest_due - i.interest_paid) AS interest,
+           sum(i.penalty_due - i.penalty_paid) AS penalty
+    FROM loans_instalment i WHERE i.loan_id = l.id AND i.status = 'overdue'
+) o
+JOIN (VALUES ('pre_report_notice', 'pre-report:', 1),
+             ('overdue_notice', 'overdue:', 2)) AS k (template, prefix, ord)
+    ON k.ord = 2 OR l.days_past_due = 1
+WHERE l.status = 'active' AND l.days_past_due > 0 AND {ON_CADENCE}
+  AND o.oldest IS NOT NULL
+"""
 FLOOR = f"""
 INSERT INTO notifications_smsmessage (borrower_id, phone, phone_index, template, text, purpose,
     dedupe_key, verification_code, status, attempts, provider_id, error, created_at,
     send_after, obeys_quiet_hours)
-SELECT borrower_id, phone, phone_index, template, %(signature)s || body || {TAIL}, purpose,
+SELECT borrower_id, phone, phone_index, template, %(signature)s || body || {tail("code")}, purpose,
     'floor:' || dedupe_key, code, 'queued', 0, '', '', now(), %(now)s, TRUE
 FROM (
     SELECT m.*, upper(substr(md5(random()::text), 1, 5)) AS code,
            row_number() OVER (PARTITION BY borrower_id, purpose ORDER BY ord, dedupe_key) AS nth
-    FROM (
-        SELECT l.borrower_id, b.mobile AS phone, b.mobile_index AS phone_index,
-            'due_reminder' AS template, 'transactional' AS purpose, 0 AS ord,
-            'due-reminder:' || i.id || ':T' || to_char(%(d)s::date - i.due_date, 'FMS0')
-                AS dedupe_key,
-            '尊敬的客户，您的借款第' || i.number || '/' || l.term || '期应还¥'
-                || {money(OUTSTANDING)} || '将于' || i.due_date
-                || CASE WHEN i.due_date = %(d)s::date THEN '（今天）' ELSE '' END
-                || '到期。请保持绑定银行卡余额充足以便自动扣款，也可通过微信支付、支付宝或本行'
-                || '客户端还款。客服' || %(service)s AS body
-        FROM loans_instalment i JOIN loans_loan l ON l.id = i.loan_id
-        JOIN loans_borrower b ON b.id = l.borrower_id
-        WHERE i.due_date IN (%(d)s::date + 3, %(d)s::date + 1, %(d)s::date)
-          AND i.status IN {OPEN} AND l.status = 'active' AND {OUTSTANDING} > 0
-        UNION ALL
-        SELECT l.borrower_id, b.mobile, b.mobile_index, k.template, 'collection', k.ord,
-            k.prefix || o.oldest || CASE WHEN k.ord = 2 THEN ':T+' || l.days_past_due ELSE '' END,
-            '尊敬的客户，您的借款自' || (o.since + 1) || '起逾期，逾期金额¥'
-                || {money("o.principal + o.interest + o.penalty")} || '（本金¥'
-                || {money("o.principal")} || '，利息¥' || {money("o.interest")} || '，罚息¥'
-                || {money("o.penalty")} || '）。请于'
-                || greatest(o.since + l.grace_days, %(d)s::date)
-                || '当日结束前通过银行卡、微信支付、支付宝或本行客户端还款，即可停止计收罚息、'
-                || '避免影响个人征信。客服' || %(service)s
-        FROM loans_loan l JOIN loans_borrower b ON b.id = l.borrower_id
-        CROSS JOIN LATERAL (
-            SELECT min(i.id) AS oldest, min(i.due_date) AS since,
-                   sum(i.principal_due - i.principal_paid) AS principal,
-                   sum(i.interest_due - i.interest_paid) AS interest,
-                   sum(i.penalty_due - i.penalty_paid) AS penalty
-            FROM loans_instalment i WHERE i.loan_id = l.id AND i.status = 'overdue'
-        ) o
-        JOIN (VALUES ('pre_report_notice', 'pre-report:', 1),
-                     ('overdue_notice', 'overdue:', 2)) AS k (template, prefix, ord)
-            ON k.ord = 2 OR l.days_past_due = 1
-        WHERE l.status = 'active' AND l.days_past_due > 0 AND {ON_CADENCE}
-          AND o.oldest IS NOT NULL
-    ) m
+    FROM ({MESSAGES}) m
 ) x
 WHERE purpose = 'transactional' OR nth <= %(cap)s
+"""
+# Each queued message against the same message made in SQL: its text byte for byte (with its
+# own verification code), its phone the borrower's ciphertext as it is.
+COMPARE = f"""
+SELECT count(*) FILTER (WHERE f.dedupe_key IS NULL OR s.text IS DISTINCT FROM
+                        %(signature)s || f.body || {tail("s.verification_code")}),
+       count(*) FILTER (WHERE s.phone IS DISTINCT FROM f.phone)
+FROM notifications_smsmessage s LEFT JOIN ({MESSAGES}) f ON f.dedupe_key = s.dedupe_key
 """
 
 
@@ -334,14 +349,18 @@ def build(n: int) -> None:
         cursor.execute("VACUUM ANALYZE")
 
 
-def run_floor(now: datetime) -> tuple[float, int]:
-    params = {
+def floor_params(now: datetime) -> dict:
+    return {
         "d": D,
         "now": now,
         "cap": settings.SMS_COLLECTION_DAILY_CAP,
         "signature": settings.SMS_SIGNATURE,
         "service": settings.SERVICE_PHONE,
     }
+
+
+def run_floor(now: datetime) -> tuple[float, int]:
+    params = floor_params(now)
     with transaction.atomic():
         with connection.cursor() as cursor:
             started = time.perf_counter()
@@ -388,37 +407,14 @@ def run_queue(profile: str | None = None) -> tuple[float, dict]:
     return time.perf_counter() - started, counts
 
 
-def run_send(profile: str | None = None) -> tuple[float, int, int, bool]:
-    """What the dispatcher picks, then each batch as its worker task would send it."""
-    with Profiled(profile, "send"):
-        return _send()
-
-
-def _send() -> tuple[float, int, int, bool]:
-    started = time.perf_counter()
-    ids = list(
-        services.sendable(timezone.now()).order_by("send_after", "id").values_list("id", flat=True)
-    )
-    size = settings.SMS_BATCH_SIZE
-    sent = delivered = 0
-    phones_decrypted = True
-    for i in range(0, len(ids), size):
-        sent += services.send_messages(ids[i : i + size])
-        delivered += len(locmem.outbox)
-        phones_decrypted &= all(m.phone == MOBILE for m in locmem.outbox)
-        locmem.outbox.clear()
-    return time.perf_counter() - started, sent, delivered, phones_decrypted
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--loans", type=int, required=True)
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
-    parser.add_argument("--profile", metavar="DIR", help="cProfile queue and send into DIR")
+    parser.add_argument("--profile", metavar="DIR", help="cProfile the queueing into DIR")
     args = parser.parse_args()
     if needs_postgresql():
         return 2
-    settings.SMS_BACKEND = "notifications.backends.locmem.SmsBackend"
     with own_database("bench_reminders", keep=args.keep):
         started = time.perf_counter()
         build(args.loans)
@@ -439,15 +435,9 @@ def main() -> int:
         settings.DEBUG = False  # as in production: no query log kept in memory
         with time_machine.travel(MORNING, tick=True):
             log("queue: queue_reminders(business_date=D, now=09:00 on D)")
-            queue_seconds, counts = run_queue(args.profile)
+            seconds, counts = run_queue(args.profile)
             messages = sum(counts.values())
-            log(f"queue {queue_seconds:.3f}s, {messages:,} messages {counts}")
-            log(
-                f"send: send_messages() on batches of {settings.SMS_BATCH_SIZE}, one after"
-                " another in this process (what each send_batch worker task does)"
-            )
-            send_seconds, sent, delivered, phones_decrypted = run_send(args.profile)
-            log(f"send {send_seconds:.3f}s, {sent:,} sent")
+            log(f"queue {seconds:.3f}s, {messages:,} messages {counts}")
             requeued = sum(queue_reminders(business_date=D, now=timezone.now()).values())
         settings.DEBUG = True
 
@@ -456,30 +446,32 @@ def main() -> int:
             "SELECT coalesce(max(n), 0) FROM (SELECT count(*) AS n FROM notifications_smsmessage"
             " WHERE purpose = 'collection' GROUP BY borrower_id) c"
         )[0][0]
+        wrong_texts, wrong_phones = query(COMPARE, floor_params(MORNING))[0]
+        sample = SmsMessage.objects.order_by("id").first()
         checks = {
             "expected_messages": expected,
             "matches_expected": messages == expected,
             "floor_rows_match": floor_rows == messages,
-            "all_sent": sent == delivered == messages == statuses.get("sent", 0),
-            "phones_decrypted": phones_decrypted,
+            "all_queued": statuses.get("queued", 0) == messages,
+            "texts_differing_from_sql": wrong_texts,
+            "phones_not_the_borrowers_ciphertext": wrong_phones,
+            "phone_decrypts": sample is not None and sample.phone == MOBILE,
             "max_collection_per_borrower": most_collection,
             "requeued_on_second_run": requeued,
         }
         ok = (
             checks["matches_expected"]
             and checks["floor_rows_match"]
-            and checks["all_sent"]
-            and phones_decrypted
+            and checks["all_queued"]
+            and wrong_texts == wrong_phones == 0
+            and checks["phone_decrypts"]
             and most_collection <= cap
             and requeued == 0
         )
-        seconds = queue_seconds + send_seconds
         result = {
             "loans": args.loans,
             "messages": messages,
             "seconds": round(seconds, 4),
-            "queue_seconds": round(queue_seconds, 4),
-            "send_seconds": round(send_seconds, 4),
             "messages_per_second": round(messages / seconds) if seconds else 0,
             "floor_seconds": round(floor_seconds, 4),
             "ratio": round(seconds / floor_seconds, 2),
