@@ -4,7 +4,8 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
-# Test processes (pytest-xdist): one per core; each test file runs whole in one of them.
+# Test processes (pytest-xdist): one per core. Tests go out one at a time in pytest-django's
+# order, so each process still runs every test that commits after all those that roll back.
 TEST_WORKERS ?= 2
 
 .PHONY: run test install install-dev migrate demo lint format messages clean
@@ -40,7 +41,7 @@ run: demo
 test: install-dev
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
-	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist loadfile
+	$(VENV)/bin/pytest -n $(TEST_WORKERS) --dist load
 
 lint: install-dev
 	$(VENV)/bin/ruff check .

@@ -31,6 +31,8 @@ def production_env(**overrides: str) -> dict[str, str]:
         "CSRF_TRUSTED_ORIGINS": "https://backoffice.example.com",
     }
     env.pop("DJANGO_SETTINGS_MODULE", None)
+    # Set for the browser tests' live server in this process; never on a production machine.
+    env.pop("DJANGO_ALLOW_ASYNC_UNSAFE", None)
     env.update(overrides)
     return env
 

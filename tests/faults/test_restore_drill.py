@@ -69,8 +69,10 @@ def run(*command: str, timeout: float = 120) -> None:
 
 
 def copy_database(template: str, name: str, *, timeout: float = 30) -> None:
-    """CREATE DATABASE … TEMPLATE, which needs the template to have no other session: wait
-    (bounded) for a connection another test left behind to go."""
+    """CREATE DATABASE … TEMPLATE, which needs the template to have no other session. The
+    template is this test process's own test database, so any session still on it is one an
+    earlier test in this process left behind (a live server's thread, say): end those, then
+    retry (bounded)."""
     deadline = time.perf_counter() + timeout
     with server() as s:
         while True:
@@ -80,6 +82,11 @@ def copy_database(template: str, name: str, *, timeout: float = 30) -> None:
             except psycopg.errors.ObjectInUse:
                 if time.perf_counter() > deadline:
                     raise
+                s.execute(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                    " WHERE datname = %s AND pid <> pg_backend_pid()",
+                    [template],
+                )
                 time.sleep(0.5)
 
 
