@@ -19,7 +19,7 @@ from loans.models import Instalment, Loan
 
 from .models import CadenceStep, Purpose, SmsMessage, SmsTemplate
 from .policy import collection_policy
-from .services import collection_sms_left, compose, verification_code
+from .services import collection_sms_left, compose, verification_codes
 from .texts import CHINESE, Stencil
 from .timing import next_send_time
 
@@ -277,6 +277,7 @@ def queue_drafts(template_code: str, drafts: list[Draft], *, now: datetime) -> i
     common = SmsTemplate.common_context()
     stencils = {}
     rows = []
+    codes = iter(verification_codes(len(drafts)))
     for d in drafts:
         if collection:
             if left[d.borrower_id] <= 0:
@@ -284,7 +285,7 @@ def queue_drafts(template_code: str, drafts: list[Draft], *, now: datetime) -> i
             left[d.borrower_id] -= 1
         if d.language not in stencils:
             stencils[d.language] = Stencil(template, d.language)
-        code = verification_code()
+        code = next(codes)
         body = stencils[d.language].render({**common, **d.context})
         text = compose(body, code, language=d.language)
         rows.append((d.borrower_id, d.phone_token, d.phone_index, text, d.dedupe_key, code))
