@@ -23,6 +23,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from loans.models import Borrower
+from loans.sql import any_of, copy_rows
 from notifications.models import Purpose, SmsTemplate
 from notifications.policy import ContactRefused, register_collection_policy
 from notifications.services import CollectionCapReached, collection_sms_left
@@ -164,6 +165,10 @@ def attempt(
     return row, decision
 
 
+# What the batch log of automated SMS records per draft, in the order filter_batch builds it.
+LOGGED = ("borrower_id", "case_id", "at", "allowed", "blocked_rule")
+
+
 class GuardPolicy:
     """The guard as notifications' collection policy (notifications/policy.py): the automated
     overdue SMS pass the same rules, and each one, sent or refused, is logged (channel
@@ -188,7 +193,7 @@ class GuardPolicy:
         contacts = facts.recent_contacts(ids, send_at)
         cases = dict(
             CollectionCase.objects.open()
-            .filter(loan_id__in=loan_ids)
+            .filter(loan_id__in=any_of(loan_ids))
             .order_by()
             .values_list("loan_id", "id")
         )
@@ -210,18 +215,13 @@ class GuardPolicy:
                 sms_left[b] -= 1
                 contacts[b] += 1
                 allowed.append(d)
-            log.append(
-                ContactAttempt(
-                    borrower_id=b,
-                    case_id=cases.get(d.loan_id),
-                    at=send_at,
-                    channel=Channel.AUTO_SMS,
-                    allowed=not rule,
-                    blocked_rule=rule,
-                    template_code=template_code,
-                )
-            )
-        ContactAttempt.objects.bulk_create(log, batch_size=5000)
+            log.append((b, cases.get(d.loan_id), send_at, not rule, rule))
+        # One row per draft (~45,000 on a busy morning at a million loans): COPY, not ORM.
+        copy_rows(
+            ContactAttempt,
+            (*LOGGED, "channel", "template_code", "mobile_revealed"),
+            ((*row, Channel.AUTO_SMS.value, template_code, False) for row in log),
+        )
         return allowed, refused
 
     def check_one(self, borrower, send_at: datetime) -> None:

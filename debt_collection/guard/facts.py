@@ -7,6 +7,8 @@ from datetime import datetime, time, timedelta
 from django.db.models import Count
 from django.utils import timezone
 
+from loans.sql import any_of
+
 from ..models import (
     CallOutcome,
     Channel,
@@ -20,7 +22,7 @@ from .rules import CONTACT_SPAN, RESTRICTED_CHANNELS
 
 def open_complaints(borrower_ids: set[int]) -> set[int]:
     return set(
-        Complaint.objects.filter(borrower_id__in=borrower_ids, resolved_at__isnull=True)
+        Complaint.objects.filter(borrower_id__in=any_of(borrower_ids), resolved_at__isnull=True)
         .order_by()
         .values_list("borrower_id", flat=True)
     )
@@ -30,7 +32,7 @@ def kept_plans(borrower_ids: set[int]) -> tuple[set[int], set[int]]:
     """(borrowers, loans) with an approved hardship plan being kept."""
     rows = list(
         HardshipPlan.objects.filter(
-            loan__borrower_id__in=borrower_ids, status=HardshipPlan.Status.APPROVED
+            loan__borrower_id__in=any_of(borrower_ids), status=HardshipPlan.Status.APPROVED
         )
         .order_by()
         .values_list("loan__borrower_id", "loan_id")
@@ -41,7 +43,7 @@ def kept_plans(borrower_ids: set[int]) -> tuple[set[int], set[int]]:
 def blocked_channels(borrower_ids: set[int]) -> dict[int, set[str]]:
     blocked: dict[int, set[str]] = {}
     in_force = ContactRestriction.objects.filter(
-        borrower_id__in=borrower_ids, lifted_at__isnull=True
+        borrower_id__in=any_of(borrower_ids), lifted_at__isnull=True
     )
     for borrower_id, scope in in_force.order_by().values_list("borrower_id", "scope"):
         blocked.setdefault(borrower_id, set()).update(RESTRICTED_CHANNELS[scope])
@@ -56,7 +58,7 @@ def calls_today(borrower_ids: set[int], at: datetime) -> tuple[Counter, Counter]
     """(allowed call attempts, connected calls) on the local day of `at`."""
     start = timezone.make_aware(datetime.combine(timezone.localdate(at), time.min))
     calls = ContactAttempt.objects.filter(
-        borrower_id__in=borrower_ids,
+        borrower_id__in=any_of(borrower_ids),
         channel=Channel.CALL,
         allowed=True,
         at__gte=start,
@@ -72,6 +74,6 @@ def recent_contacts(borrower_ids: set[int], at: datetime) -> Counter:
     """Allowed contacts of every channel in the 7 × 24 hours before `at` (and any already
     logged for later, such as the morning's automated SMS queued at night)."""
     recent = ContactAttempt.objects.filter(
-        borrower_id__in=borrower_ids, allowed=True, at__gt=at - CONTACT_SPAN
+        borrower_id__in=any_of(borrower_ids), allowed=True, at__gt=at - CONTACT_SPAN
     )
     return _counts(recent, "borrower_id")
