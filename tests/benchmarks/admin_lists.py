@@ -30,7 +30,6 @@ import os
 import statistics
 import sys
 import time
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,13 +41,12 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchdb import log, needs_postgresql, server_connection  # noqa: E402
+from benchdb import database, log, needs_postgresql  # noqa: E402
 from django.apps import apps  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib import admin  # noqa: E402
 from django.contrib.auth import get_user_model  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections  # noqa: E402
+from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import NoReverseMatch, reverse  # noqa: E402
@@ -161,29 +159,6 @@ def measure_all(runs: int) -> tuple[dict, dict]:
             results[variant] = measure(client, url, runs)
             log(f"{variant}: {results[variant]}")
     return results, skipped
-
-
-@contextmanager
-def database(name: str, *, create: bool, keep: bool):
-    """Point Django at `name` (created first when `create`), migrated; drop it afterwards when
-    it was created here and is not kept."""
-    if create:
-        with server_connection() as server:
-            server.execute(f'CREATE DATABASE "{name}"')
-        log(f"created database {name}")
-    connection.close()
-    settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        yield name
-    finally:
-        connections.close_all()
-        if create and not keep:
-            with server_connection() as server:
-                server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            log(f"dropped database {name}")
-        else:
-            log(f"kept database {name}")
 
 
 def main() -> int:

@@ -54,18 +54,17 @@ def needs_postgresql() -> bool:
 
 
 @contextmanager
-def own_database(prefix: str, *, keep: bool):
-    """Create, migrate and point Django at `<prefix>_<pid>`; drop it afterwards unless `keep`."""
-    import os
-
+def database(name: str, *, create: bool, keep: bool):
+    """Point Django at `name` (created first when `create`), migrated; drop it afterwards when
+    it was created here and is not kept."""
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, connections
 
-    name = f"{prefix}_{os.getpid()}"
-    with server_connection() as server:
-        server.execute(f'CREATE DATABASE "{name}"')
-    log(f"created database {name}")
+    if create:
+        with server_connection() as server:
+            server.execute(f'CREATE DATABASE "{name}"')
+        log(f"created database {name}")
     connection.close()
     settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
     try:
@@ -73,12 +72,19 @@ def own_database(prefix: str, *, keep: bool):
         yield name
     finally:
         connections.close_all()
-        if keep:
-            log(f"kept database {name}")
-        else:
+        if create and not keep:
             with server_connection() as server:
                 server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             log(f"dropped database {name}")
+        else:
+            log(f"kept database {name}")
+
+
+def own_database(prefix: str, *, keep: bool):
+    """Create, migrate and point Django at `<prefix>_<pid>`; drop it afterwards unless `keep`."""
+    import os
+
+    return database(f"{prefix}_{os.getpid()}", create=True, keep=keep)
 
 
 # --- For the benchmarks' own tests ------------------------------------------------------------

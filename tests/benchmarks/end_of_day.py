@@ -35,7 +35,6 @@ import os
 import statistics
 import sys
 import time
-from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
 
@@ -46,10 +45,8 @@ import django  # noqa: E402
 
 django.setup()
 
-from benchdb import BUCKET, h, log, needs_postgresql, server_connection  # noqa: E402
-from django.conf import settings  # noqa: E402
-from django.core.management import call_command  # noqa: E402
-from django.db import connection, connections, transaction  # noqa: E402
+from benchdb import BUCKET, database, h, log, needs_postgresql  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 
 from loans.models import LoanProduct  # noqa: E402
 from loans.services.end_of_day import process_business_date  # noqa: E402
@@ -357,29 +354,6 @@ def take_targets() -> None:
         with raw.copy(f"COPY {table} FROM STDIN") as copy:
             copy.write(data)
         raw.execute(f"ANALYZE {table}")
-
-
-@contextmanager
-def database(name: str, *, create: bool, keep: bool):
-    """Point Django at `name` (created first when `create`), migrated; drop it afterwards when
-    it was created here and is not kept."""
-    if create:
-        with server_connection() as server:
-            server.execute(f'CREATE DATABASE "{name}"')
-        log(f"created database {name}")
-    connection.close()
-    settings.DATABASES["default"]["NAME"] = connection.settings_dict["NAME"] = name
-    try:
-        call_command("migrate", verbosity=0, interactive=False)
-        yield name
-    finally:
-        connections.close_all()
-        if create and not keep:
-            with server_connection() as server:
-                server.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            log(f"dropped database {name}")
-        else:
-            log(f"kept database {name}")
 
 
 def main() -> int:
