@@ -15,7 +15,6 @@ from django.utils.translation import gettext
 
 from loans.models import Borrower, Language
 from loans.models.borrowers import mobile_index
-from loans.sql import any_of
 
 from .backends import SendResult, get_backend
 from .models import SmsMessage, SmsTemplate
@@ -174,7 +173,7 @@ def collection_sms_left(borrower_ids: Iterable[int], *, send_after: datetime) ->
     queued = dict(
         SmsMessage.objects.filter(
             purpose=SmsMessage.Purpose.COLLECTION,
-            borrower_id__in=any_of(borrower_ids),
+            borrower_id__in=borrower_ids,
             send_after__gte=start,
             send_after__lt=start + timedelta(days=1),
         )
