@@ -16,6 +16,17 @@ from ..decorators import borrower_required
 TRANSACTIONS_SHOWN = 60
 
 
+def own_loan(request, pk: int):
+    """(loan, its instalments, its summary today) for the signed-in borrower's loan `pk`;
+    404 for anyone else's."""
+    loan = selectors.borrower_loan(borrower=request.borrower, pk=pk)
+    if loan is None:
+        raise Http404
+    instalments = selectors.loan_schedule(loan=loan)
+    summary = selectors.summarise_loan(loan=loan, instalments=instalments, on=timezone.localdate())
+    return loan, instalments, summary
+
+
 @borrower_required
 def loan_list(request):
     summaries = selectors.borrower_loans(borrower=request.borrower, on=timezone.localdate())
@@ -24,12 +35,8 @@ def loan_list(request):
 
 @borrower_required
 def loan_detail(request, pk: int):
-    loan = selectors.borrower_loan(borrower=request.borrower, pk=pk)
-    if loan is None:
-        raise Http404
+    loan, instalments, summary = own_loan(request, pk)
     today = timezone.localdate()
-    instalments = selectors.loan_schedule(loan=loan)
-    summary = selectors.summarise_loan(loan=loan, instalments=instalments, on=today)
     rows = selectors.instalment_rows(loan=loan, instalments=instalments, on=today)
     transactions, count = selectors.latest_transactions(loan=loan, shown=TRANSACTIONS_SHOWN)
     context = {

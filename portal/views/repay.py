@@ -5,7 +5,6 @@ import secrets
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.utils import timezone
@@ -18,6 +17,7 @@ from ..decorators import borrower_required
 from ..forms import add_errors
 from ..forms.repay import RepayForm
 from .cards import with_next
+from .loans import own_loan
 
 
 @borrower_required
@@ -30,12 +30,8 @@ def repay(request):
 
 @borrower_required
 def repay_loan(request, pk: int):
-    loan = selectors.borrower_loan(borrower=request.borrower, pk=pk)
-    if loan is None:
-        raise Http404
+    loan, _instalments, summary = own_loan(request, pk)
     today = timezone.localdate()
-    instalments = selectors.loan_schedule(loan=loan)
-    summary = selectors.summarise_loan(loan=loan, instalments=instalments, on=today)
     card = cards.default_card(borrower=request.borrower)
     bind_url = with_next(reverse("portal:bind_card"), request.path)
     posted = request.method == "POST"
