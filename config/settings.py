@@ -242,7 +242,7 @@ SMS_BATCH_SIZE = env.int("SMS_BATCH_SIZE", default=500)
 # Provider requests in flight per batch (threads), and the provider's quota in numbers a second
 # (0: none). Shared through Redis by every worker when REDIS_URL is set; without Redis it holds
 # per worker process: then split the account's quota between the processes.
-SMS_CONCURRENCY = env.int("SMS_CONCURRENCY", default=16)
+SMS_CONCURRENCY = env.int("SMS_CONCURRENCY", default=32)
 SMS_RATE_LIMIT_PER_SECOND = env.float("SMS_RATE_LIMIT_PER_SECOND", default=0)
 # Seconds a batch handed to a task stays its own: a task lost with its worker gives its messages
 # back after this (longer than the longest wait in the queue, or batches are handed out twice).

@@ -279,3 +279,26 @@ def test_a_late_receipt_never_changes_a_settled_message():
 
 def test_the_task_does_nothing_for_backends_without_receipts(sms_outbox):
     assert tasks.pull_delivery_receipts() == 0
+
+
+def test_a_proxy_set_for_the_worker_still_carries_every_request(fake_tencent, monkeypatch):
+    """The backend keeps `requests` from re-reading the environment on each request (a third of
+    its CPU per message); the SDK read the proxy when it built its client, so it is still
+    used: here a proxy nobody listens on stops the request before it reaches Tencent."""
+    with socket.socket() as unused:
+        unused.bind(("127.0.0.1", 0))
+        port = unused.getsockname()[1]
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{port}")
+    text = services.compose("您的还款已到账。", "PROXY")
+    message = SmsMessage(pk=1, phone="13900000001", template="notice", text=text)
+
+    (through_proxy,) = SmsBackend().send([message])
+    assert not through_proxy.ok and not through_proxy.in_doubt
+    assert "ProxyError" in through_proxy.error or "refused" in through_proxy.error
+    assert fake_tencent.sent() == []
+
+    monkeypatch.delenv("HTTP_PROXY")
+    (direct,) = SmsBackend().send([message])
+    assert direct.ok and len(fake_tencent.sent()) == 1
