@@ -127,6 +127,8 @@ def product_problems(
         problems.append(Problem("penalty_multiplier", "penalty_multiplier"))
     if upfront_fee_percent < 0 or upfront_fee_percent >= MAX_FEE_PERCENT:
         problems.append(Problem("upfront_fee_percent", "fee", {"max": MAX_FEE_PERCENT}))
+    if max_daily_rate < 0:
+        problems.append(Problem("max_daily_rate", "daily_rate"))
     if problems:
         return problems
     worst = worst_case_apr(

@@ -234,6 +234,8 @@ class CadenceStep(models.Model):
         return f"{self.get_kind_display()} T{self.offset_days:+d}"
 
     def clean(self) -> None:
+        if self.offset_days is None:
+            return  # refused beside its field already
         if self.kind == self.Kind.DUE and self.offset_days > 0:
             raise ValidationError(
                 {"offset_days": _("Due reminders go out on or before the due date.")}

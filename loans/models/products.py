@@ -112,6 +112,7 @@ PRODUCT_PROBLEMS = {
     "amount_step": _("The minimum and maximum draw must be multiples of the draw step."),
     "penalty_multiplier": _("The penalty multiplier must be between 1 and 2."),
     "fee": _("The upfront fee must be at least 0%% and below %(max)s%% of the amount."),
+    "daily_rate": _("The highest daily rate cannot be below 0."),
     "apr_cap": _(
         "This product could cost %(apr)s%% a year (APR, fees included: %(method)s over "
         "%(term)s months at the highest daily rate), above the %(cap)s%% cap. Lower the rate "

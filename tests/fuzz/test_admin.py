@@ -2,13 +2,11 @@
 answered 400/404), never a 500, and a refused input leaves the ledger and the case as they
 were."""
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
-from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.test import Client
 from django.urls import reverse
 from django.utils.html import escape
 from hypothesis import given
@@ -17,9 +15,6 @@ from hypothesis import strategies as st
 from debt_collection.models import (
     CallOutcome,
     CaseEvent,
-    CaseStatus,
-    CollectionCase,
-    Collector,
     Complaint,
     ContactRestriction,
     HardshipPlan,
@@ -38,11 +33,11 @@ from loans.models import (
     Repayment,
     WriteOff,
 )
-from loans.roles import COLLECTOR
 from loans.services.repayments import post_repayment
 from notifications.models import SmsTemplate
 from tests import factories
 
+from .conftest import DAY, SHANGHAI
 from .strategies import (
     FUZZ,
     ODD_IDS,
@@ -61,9 +56,6 @@ from .strategies import (
 )
 
 pytestmark = pytest.mark.django_db
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-DRAWN = date(2026, 1, 15)
-DAY = date(2026, 3, 10)
 LEDGER = (Repayment, LoanTransaction, Approval, Refund, WriteOff)
 CASE_ROWS = (CaseEvent, PromiseToPay, HomeVisit, HardshipPlan, Complaint, ContactRestriction)
 
@@ -74,43 +66,6 @@ def balances():
         Instalment.objects.order_by("pk").values_list(
             "principal_paid", "interest_paid", "penalty_paid", "penalty_due", "status"
         )
-    )
-
-
-@pytest.fixture
-def clock():
-    with time_machine.travel(datetime(2026, 3, 10, 10, 0, tzinfo=SHANGHAI), tick=False):
-        yield
-
-
-@pytest.fixture
-def loan(clock):
-    with time_machine.travel(datetime(2026, 1, 15, 10, 0, tzinfo=SHANGHAI)):
-        return factories.loan(on=DRAWN)
-
-
-@pytest.fixture
-def admin_client(clock):
-    client = Client(raise_request_exception=False, HTTP_ACCEPT_LANGUAGE="en")
-    client.force_login(factories.staff(superuser=True))
-    return client
-
-
-@pytest.fixture
-def case(loan):
-    user = factories.staff(COLLECTOR)
-    collector = Collector.objects.create(user=user, staff_number="C9001", queue="M1")
-    return CollectionCase.objects.create(
-        loan=loan,
-        borrower=loan.borrower,
-        status=CaseStatus.IN_PROGRESS,
-        assigned_to=collector,
-        bucket="M1",
-        days_past_due=20,
-        overdue_principal=Decimal("1000.00"),
-        overdue_total=Decimal("1000.00"),
-        opened_on=DAY - timedelta(days=18),
-        updated_on=DAY,
     )
 
 

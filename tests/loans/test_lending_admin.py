@@ -182,6 +182,11 @@ def test_a_product_over_the_apr_cap_is_refused_on_the_form_and_a_valid_one_saves
         response = client.post(url, product_data(terms=bad_terms))
         assert response.status_code == 200
         assert "separated by commas" in " ".join(response.context["adminform"].form.errors["terms"])
+    response = client.post(url, product_data(max_daily_rate="-1"))
+    assert response.status_code == 200  # the APR check is not run on a negative rate
+    assert "cannot be below 0" in " ".join(
+        response.context["adminform"].form.errors["max_daily_rate"]
+    )
     response = client.post(url, product_data(upfront_fee_percent="100"))
     assert response.status_code == 200 and "upfront_fee_percent" in (
         response.context["adminform"].form.errors
