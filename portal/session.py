@@ -19,7 +19,7 @@ SIGN_IN_LANGUAGE_ATTR = "portal_sign_in_language"
 
 
 # Read on every signed-in page: written once, not compiled by the ORM on every request (the
-# borrower is a wide row; see loans.selectors.borrower_loans).
+# borrower is a wide row; see portal.selectors.borrower_loans).
 _BORROWER = "SELECT * FROM {table} WHERE id = %s"
 
 

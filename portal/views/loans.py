@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from loans import selectors
 
+from .. import selectors as portal_selectors
 from ..decorators import borrower_required
 
 # The ledger rows shown on a loan's page, newest first: an overdue loan gets a penalty row per
@@ -19,17 +20,17 @@ TRANSACTIONS_SHOWN = 60
 def own_loan(request, pk: int):
     """(loan, its instalments, its summary today) for the signed-in borrower's loan `pk`;
     404 for anyone else's."""
-    loan = selectors.borrower_loan(borrower=request.borrower, pk=pk)
+    loan = portal_selectors.borrower_loan(borrower=request.borrower, pk=pk)
     if loan is None:
         raise Http404
-    instalments = selectors.loan_schedule(loan=loan)
+    instalments = portal_selectors.loan_schedule(loan=loan)
     summary = selectors.summarise_loan(loan=loan, instalments=instalments, on=timezone.localdate())
     return loan, instalments, summary
 
 
 @borrower_required
 def loan_list(request):
-    summaries = selectors.borrower_loans(borrower=request.borrower, on=timezone.localdate())
+    summaries = portal_selectors.borrower_loans(borrower=request.borrower, on=timezone.localdate())
     return render(request, "portal/loans.html", {"summaries": summaries})
 
 
@@ -38,7 +39,7 @@ def loan_detail(request, pk: int):
     loan, instalments, summary = own_loan(request, pk)
     today = timezone.localdate()
     rows = selectors.instalment_rows(loan=loan, instalments=instalments, on=today)
-    transactions, count = selectors.latest_transactions(loan=loan, shown=TRANSACTIONS_SHOWN)
+    transactions, count = portal_selectors.latest_transactions(loan=loan, shown=TRANSACTIONS_SHOWN)
     context = {
         "loan": loan,
         "summary": summary,

@@ -17,6 +17,7 @@ from loans.reasons import reason_message
 from loans.scorecard import CURRENT_SCORECARD_VERSION, get_scorecard
 from loans.services import credit, login_codes, registration
 
+from .. import selectors as portal_selectors
 from ..context_processors import typical_apr
 from ..decorators import borrower_required
 from ..forms import CreditApplicationForm, MobileCodeForm, ReviewRequestForm, add_errors
@@ -116,7 +117,7 @@ def my_credit(request):
     borrower = request.borrower
     assessment = selectors.latest_assessment(borrower=borrower)
     line = CreditLine.objects.filter(borrower=borrower).first()
-    summaries = selectors.borrower_loans(borrower=borrower, on=timezone.localdate())
+    summaries = portal_selectors.borrower_loans(borrower=borrower, on=timezone.localdate())
     active = [s for s in summaries if s.loan.status == Loan.Status.ACTIVE]
     bills = sorted((s for s in active if s.next_bill), key=lambda s: s.next_bill.due_date)
     overdue = [s for s in active if s.standing.overdue]

@@ -13,6 +13,7 @@ from loans import selectors
 from loans.models import DebitAttempt, Loan
 from loans.services import cards, payments
 
+from .. import selectors as portal_selectors
 from ..decorators import borrower_required
 from ..forms import add_errors
 from ..forms.repay import RepayForm
@@ -23,7 +24,9 @@ from .loans import own_loan
 @borrower_required
 def repay(request):
     today = timezone.localdate()
-    summaries = selectors.borrower_loans(borrower=request.borrower, on=today, active_only=True)
+    summaries = portal_selectors.borrower_loans(
+        borrower=request.borrower, on=today, active_only=True
+    )
     context = {"summaries": summaries, "card": cards.default_card(borrower=request.borrower)}
     return render(request, "portal/repay.html", context)
 
