@@ -6,7 +6,7 @@ proposing its write-off."""
 from datetime import timedelta
 
 from django.contrib import admin
-from django.db.models import Exists, F, Min, OuterRef, Q, Sum, Value
+from django.db.models import DecimalField, Exists, F, Min, OuterRef, Subquery, Sum, Value
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -17,11 +17,24 @@ from .common import BorrowerSearchMixin, ReadOnlyAdmin
 
 VIEW_LOAN = "loans.view_loan"
 PROPOSE_WRITE_OFF = "loans.propose_writeoff"
-OVERDUE = Q(instalments__status=Instalment.Status.OVERDUE)
+
+
+def _of_overdue_instalments(figure, output_field=None):
+    """One figure of the loan's overdue instalments, as a subquery: PostgreSQL works it out only
+    for the rows a page shows (a join with GROUP BY totalled all ~50,000 candidates of a
+    million loans first, over a second a page)."""
+    overdue = Instalment.objects.filter(
+        loan=OuterRef("pk"), status=Instalment.Status.OVERDUE
+    ).order_by()
+    grouped = overdue.values("loan").annotate(figure=figure).values("figure")
+    return Subquery(grouped, output_field=output_field)
 
 
 def _overdue(part: str):
-    return Sum(F(f"instalments__{part}_due") - F(f"instalments__{part}_paid"), filter=OVERDUE)
+    money = DecimalField(max_digits=14, decimal_places=2)
+    return _of_overdue_instalments(
+        Sum(F(f"{part}_due") - F(f"{part}_paid"), output_field=money), output_field=money
+    )
 
 
 class CandidateAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
@@ -32,7 +45,10 @@ class CandidateAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
     list_display_links = None
     list_select_related = ["borrower"]
     list_filter = ["bucket", "product"]
-    ordering = ["-days_past_due", "id"]
+    # Most days past due first. The bucket follows from the days past due (M1 < M2 < M3 < M4+
+    # as text too), so leading with it is the same order, and the bucket index then reads only
+    # the worst bucket instead of every candidate of a million loans.
+    ordering = ["-bucket", "-days_past_due", "id"]
 
     def has_view_permission(self, request, obj=None) -> bool:
         return request.user.has_perms([VIEW_LOAN, self.view_permission])
@@ -120,7 +136,7 @@ class BureauReportCandidateAdmin(CandidateAdmin):
             super()
             .get_queryset(request)
             .annotate(
-                oldest_due=Min("instalments__due_date", filter=OVERDUE),
+                oldest_due=_of_overdue_instalments(Min("due_date")),
                 principal_overdue=_overdue("principal"),
                 interest_overdue=_overdue("interest"),
                 penalty_overdue=_overdue("penalty"),

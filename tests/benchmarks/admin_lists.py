@@ -78,6 +78,8 @@ PAGES = [
     Page("contacts", "collections.contactattempt", "allowed__exact=0", "person"),
     Page("audit", "loans.auditevent", "action__exact=payment.post"),
     Page("proposals", "loans.approval", "status__exact=proposed"),
+    Page("bureau", "loans.bureaureportcandidate", "bucket__exact=M3", "person"),
+    Page("write-offs", "loans.writeoffcandidate", "bucket__exact=M4%2B", "person"),
 ]
 
 

@@ -26,6 +26,8 @@ PAGES = {
     "contacts",
     "audit",
     "proposals",
+    "bureau",
+    "write-offs",
 }
 
 
