@@ -12,6 +12,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from ..models import BureauReportCandidate, Instalment, WriteOff, WriteOffCandidate
+from ..models.borrowers import MONEY
 from ..services.write_offs import write_off_candidates
 from .common import BorrowerSearchMixin, ReadOnlyAdmin
 
@@ -31,7 +32,7 @@ def _of_overdue_instalments(figure, output_field=None):
 
 
 def _overdue(part: str):
-    money = DecimalField(max_digits=14, decimal_places=2)
+    money = DecimalField(**MONEY)
     return _of_overdue_instalments(
         Sum(F(f"{part}_due") - F(f"{part}_paid"), output_field=money), output_field=money
     )
