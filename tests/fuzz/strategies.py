@@ -168,3 +168,23 @@ def shown_errors(response, form_key: str = "form") -> list[str]:
 
 def counts(*models) -> dict[str, int]:
     return {model.__name__: model.objects.count() for model in models}
+
+
+def form_fields(response) -> tuple[dict, list[str]]:
+    """The values the page would post unchanged, and every field a person can type into."""
+    data, names = {}, []
+    forms = [response.context["adminform"].form]
+    for inline in response.context.get("inline_admin_formsets", []):
+        formset = inline.formset
+        forms.append(formset.management_form)
+        forms.extend(formset.forms)
+    for form in forms:
+        for bound in form:
+            if bound.field.disabled:
+                continue
+            names.append(bound.html_name)
+            value = bound.value()
+            if value is None or value is False:
+                continue
+            data[bound.html_name] = "on" if value is True else value
+    return data, names

@@ -44,6 +44,7 @@ from .strategies import (
     assert_no_500,
     counts,
     each_example,
+    form_fields,
     hostile_amount,
     hostile_date,
     hostile_form,
@@ -359,27 +360,10 @@ def test_call_outcome(admin_client, case, call, fields):
             assert counts(CallOutcome, PromiseToPay) == before and balances() == owed
 
 
-def change_form_data(response) -> dict:
-    """What the change page would post unchanged: the main form's and the inlines' values."""
-    data = {}
-    forms = [response.context["adminform"].form]
-    for inline in response.context.get("inline_admin_formsets", []):
-        formset = inline.formset
-        forms.append(formset.management_form)
-        forms.extend(formset.forms)
-    for form in forms:
-        for bound in form:
-            value = bound.value()
-            if value is None or value is False:
-                continue
-            data[bound.html_name] = "on" if value is True else value
-    return data
-
-
 def _change_form_fuzz(client, url, data, model):
     page = client.get(url)
     assert page.status_code == 200
-    original = change_form_data(page)
+    original, _names = form_fields(page)
     fields = data.draw(st.lists(st.sampled_from(sorted(original)), min_size=1, max_size=4))
     posted = {**original, **{f: data.draw(hostile_value) for f in fields}}
     with each_example():

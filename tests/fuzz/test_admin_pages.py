@@ -15,15 +15,13 @@ from debt_collection.models import BannedPhrase, ContactRestriction
 from loans.models import ApprovalThreshold, CreditReport
 from tests import factories
 
-from .strategies import FUZZ, assert_no_500, each_example, hostile_value
+from .strategies import FUZZ, assert_no_500, each_example, form_fields, hostile_value
 
 pytestmark = pytest.mark.django_db
 SWEEP = settings(FUZZ, max_examples=8)
 APPS = ("loans", "collections", "notifications")
 MODELS = sorted(
-    model._meta.label
-    for model in admin.site._registry
-    if model._meta.app_label in APPS
+    model._meta.label for model in admin.site._registry if model._meta.app_label in APPS
 )
 # Pages a superuser must be able to fill in: the sweep is not allowed to pass by finding none.
 MUST_FUZZ = {
@@ -125,26 +123,6 @@ def page_url(label: str, kind: str) -> str | None:
         return reverse(f"admin:{opts.app_label}_{opts.model_name}_change", args=[row.pk])
     except NoReverseMatch:
         return None
-
-
-def form_fields(response) -> tuple[dict, list[str]]:
-    """The values the page would post unchanged, and every field a person can type into."""
-    data, names = {}, []
-    forms = [response.context["adminform"].form]
-    for inline in response.context.get("inline_admin_formsets", []):
-        formset = inline.formset
-        forms.append(formset.management_form)
-        forms.extend(formset.forms)
-    for form in forms:
-        for bound in form:
-            if bound.field.disabled:
-                continue
-            names.append(bound.html_name)
-            value = bound.value()
-            if value is None or value is False:
-                continue
-            data[bound.html_name] = "on" if value is True else value
-    return data, names
 
 
 def snapshot() -> dict[str, int]:
