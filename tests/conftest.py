@@ -15,6 +15,15 @@ DATA_MIGRATIONS = [
 ]
 
 
+def pytest_configure(config):
+    from django.conf import settings
+
+    settings.PASSWORD_HASHERS = [
+        "tests.hashers.QuickPBKDF2PasswordHasher",
+        *settings.PASSWORD_HASHERS,
+    ]
+
+
 def pytest_collection_modifyitems(config, items):
     """Tests marked `postgres` need row locks or real concurrency; skip them elsewhere."""
     if connection.vendor == "postgresql":
