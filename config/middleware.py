@@ -2,7 +2,23 @@
 
 from django.utils.cache import add_never_cache_headers
 
+from loans.admin.common import bad_request, has_nul
 from loans.audit import request_context
+
+
+class NulQueryMiddleware:
+    """A NUL character in the query string answers 400 on every page. No address of ours
+    carries one, and PostgreSQL refuses it in any text value, so a page that filters by it
+    (the django-q task lists, any portal page reading its query string) would fail with a
+    500 instead."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if has_nul(request.GET):
+            return bad_request()
+        return self.get_response(request)
 
 
 class NoStoreMiddleware:
