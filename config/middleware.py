@@ -1,5 +1,6 @@
 """Project-wide response headers, and the request context the audit trail reads."""
 
+from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 
 from loans.admin.common import bad_request, has_nul
@@ -7,16 +8,19 @@ from loans.audit import request_context
 
 
 class NulQueryMiddleware:
-    """A NUL character in the query string answers 400 on every page. No address of ours
-    carries one, and PostgreSQL refuses it in any text value, so a page that filters by it
-    (the django-q task lists, any portal page reading its query string) would fail with a
-    500 instead."""
+    """A NUL character in the query string of an admin page answers 400. PostgreSQL refuses it
+    in any text value, and the admin lists of other apps (django-q's task lists) filter by
+    it, failing with a 500. The portal's pages read their query strings themselves and say
+    what was wrong (the calculator in JSON, /verify/ on its form)."""
 
     def __init__(self, get_response):
         self.get_response = get_response
+        self.admin_prefix = None
 
     def __call__(self, request):
-        if has_nul(request.GET):
+        if self.admin_prefix is None:
+            self.admin_prefix = reverse("admin:index")
+        if request.path.startswith(self.admin_prefix) and has_nul(request.GET):
             return bad_request()
         return self.get_response(request)
 
