@@ -105,7 +105,7 @@ class WriteOffAdmin(BorrowerSearchMixin, ReadOnlyAdmin):
         """ "Propose a write-off" of an active loan more than WRITE_OFF_DPD days past due."""
         if not self.has_add_permission(request):
             raise PermissionDenied
-        if has_nul(request.GET) or has_nul(request.POST):
+        if has_nul(request.POST):  # in the address: config.middleware
             return bad_request()
         if request.method == "POST":
             form = ProposeWriteOffForm(request.POST, admin_site=self.admin_site)
